@@ -1,0 +1,70 @@
+//! What answers when no route matched: 405 with `Allow` when the path exists
+//! under another method, 404 otherwise. The route table is the OpenAPI
+//! document, which lists every registered route.
+
+use actix_web::dev::ResourceDef;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::error::ApiError;
+
+pub struct RouteTable(Vec<(ResourceDef, Vec<&'static str>)>);
+
+impl RouteTable {
+    pub fn from_doc(doc: &utoipa::openapi::OpenApi) -> Self {
+        let mut routes = Vec::new();
+        for (path, item) in &doc.paths.paths {
+            let methods: Vec<&'static str> = [
+                ("GET", item.get.is_some()),
+                ("PUT", item.put.is_some()),
+                ("POST", item.post.is_some()),
+                ("DELETE", item.delete.is_some()),
+                ("PATCH", item.patch.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(m, present)| present.then_some(m))
+            .collect();
+            routes.push((ResourceDef::new(path.as_str()), methods));
+        }
+        for fixed in ["/openapi.json", "/docs", "/docs/{tail}*"] {
+            routes.push((ResourceDef::new(fixed), vec!["GET"]));
+        }
+        Self(routes)
+    }
+
+    /// Methods served for `path`, if any route matches it.
+    pub fn allowed(&self, path: &str) -> Option<Vec<&'static str>> {
+        let mut found: Vec<&'static str> = Vec::new();
+        for (def, methods) in &self.0 {
+            if def.is_match(path) {
+                found.extend(methods.iter().copied());
+            }
+        }
+        if found.is_empty() {
+            None
+        } else {
+            found.sort_unstable();
+            found.dedup();
+            Some(found)
+        }
+    }
+}
+
+pub async fn no_route(req: HttpRequest, table: web::Data<RouteTable>) -> Result<HttpResponse, ApiError> {
+    Err(match table.allowed(req.path()) {
+        Some(methods) => {
+            let allow = methods.join(", ");
+            let err = ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("{} is not allowed here; allowed: {allow}", req.method()),
+            );
+            match HeaderValue::from_str(&allow) {
+                Ok(v) => err.with_header(header::ALLOW, v),
+                Err(_) => err,
+            }
+        }
+        None => ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route"),
+    })
+}

@@ -1,0 +1,13 @@
+//! coopmart's HTTP layer: routes, DTOs, authentication extractors,
+//! problem+json errors and the OpenAPI document. Handlers are thin: parse,
+//! call one use case, map the result.
+
+pub mod config;
+pub mod error;
+pub mod fallback;
+pub mod middleware;
+pub mod openapi;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

@@ -1,0 +1,61 @@
+//! The `coopmart` binary.
+//!
+//! ```text
+//! coopmart [serve]   run the HTTP API (default)
+//! coopmart migrate   apply pending migrations and exit
+//! coopmart openapi   print the OpenAPI document (see openapi/openapi.json)
+//! ```
+
+use std::process::ExitCode;
+
+use api::config::Settings;
+
+fn main() -> ExitCode {
+    let command = std::env::args().nth(1).unwrap_or_else(|| "serve".to_owned());
+    if command == "openapi" {
+        print!("{}", api::openapi::document_json());
+        return ExitCode::SUCCESS;
+    }
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    api::telemetry::init(settings.log_format);
+    let result = match command.as_str() {
+        "serve" => serve(settings),
+        "migrate" => migrate(&settings),
+        other => {
+            eprintln!("unknown command {other:?}; expected serve, migrate or openapi");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "coopmart stopped with an error");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let mut conn = infra::db::connect(&settings.database_url)?;
+    let applied = infra::db::run_migrations(&mut conn)?;
+    tracing::info!(applied, "migrations applied");
+    Ok(())
+}
+
+fn serve(settings: Settings) -> anyhow::Result<()> {
+    actix_web::rt::System::new().block_on(async move {
+        let app = api::startup::build(settings)?;
+        tracing::info!(addr = %app.addr, "coopmart listening; Swagger UI at /docs");
+        // actix stops gracefully on SIGTERM / SIGINT: it stops accepting,
+        // lets in-flight requests finish (SHUTDOWN_TIMEOUT_SECS), then exits.
+        app.server.await?;
+        tracing::info!("coopmart stopped");
+        Ok(())
+    })
+}

@@ -1,0 +1,68 @@
+//! The OpenAPI document, collected from the registered handlers so a route
+//! and its documentation are declared in one place.
+
+use actix_web::App;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::AppExt;
+
+use crate::error::{FieldErrorBody, Problem};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "coopmart API",
+        description = "Agricultural produce marketplace for farmer cooperatives and the supply-and-marketing cooperative system. \
+Money is integer fen (CNY). Errors are application/problem+json with a stable `code`.",
+    ),
+    components(schemas(Problem, FieldErrorBody)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "health", description = "Liveness and readiness"),
+    )
+)]
+pub struct ApiDoc;
+
+impl ApiDoc {
+    /// The base document (info, shared schemas, security schemes) before the
+    /// routes add their paths.
+    pub fn openapi_base() -> utoipa::openapi::OpenApi {
+        <ApiDoc as OpenApi>::openapi()
+    }
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The full document: the base above plus every registered route.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let (_, api) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi_base())
+        .configure(crate::routes::configure)
+        .split_for_parts();
+    api
+}
+
+/// The document as committed in `openapi/openapi.json`.
+pub fn document_json() -> String {
+    let mut json = document()
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    json.push('\n');
+    json
+}

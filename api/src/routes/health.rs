@@ -1,0 +1,72 @@
+//! Liveness and readiness.
+
+use actix_web::{get, web, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, Problem};
+use crate::state::AppState;
+use crate::telemetry::blocking;
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok` when the process answers.
+    pub status: &'static str,
+}
+
+/// Liveness: answers without touching any dependency.
+#[utoipa::path(
+    tag = "health",
+    responses((status = 200, description = "The process is alive", body = Health))
+)]
+#[get("/healthz")]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(Health { status: "ok" })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ok`, or `degraded` when only Redis is unreachable (reads then come
+    /// from Postgres).
+    pub status: &'static str,
+    /// `ok` or `down`.
+    pub postgres: &'static str,
+    /// `ok` or `degraded`.
+    pub redis: &'static str,
+}
+
+/// Readiness: Postgres and Redis. Postgres down → 503 `not_ready`; only
+/// Redis down → 200 with `redis: degraded`.
+#[utoipa::path(
+    tag = "health",
+    responses(
+        (status = 200, description = "Ready (possibly degraded)", body = Readiness),
+        (status = 503, description = "Postgres is unreachable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/readyz")]
+pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let pool = state.pool.clone();
+    let (pg, redis) = tokio::join!(
+        blocking(move || Ok(infra::db::ping(&pool).is_ok())),
+        state.cache.ping()
+    );
+    let pg_ok = pg.unwrap_or(false);
+    let redis = if redis.is_ok() { "ok" } else { "degraded" };
+    if !pg_ok {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "postgres is unreachable",
+        )
+        .with_extra(
+            "checks",
+            serde_json::json!({"postgres": "down", "redis": redis}),
+        ));
+    }
+    Ok(HttpResponse::Ok().json(Readiness {
+        status: if redis == "ok" { "ok" } else { "degraded" },
+        postgres: "ok",
+        redis,
+    }))
+}

@@ -1,0 +1,123 @@
+//! Wiring: builds adapters from settings, applies migrations and returns a
+//! running-ready HTTP server bound to the configured address.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use domain::mail::Mailer;
+use infra::cache::RedisCache;
+use infra::mail::LettreMailer;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::{MailTransport, Settings};
+use crate::error::{form_error, json_error, path_error, query_error};
+use crate::fallback::{no_route, RouteTable};
+use crate::openapi::ApiDoc;
+use crate::state::AppState;
+
+/// A server ready to be awaited, and the address it listens on.
+pub struct Application {
+    pub server: Server,
+    pub addr: SocketAddr,
+    pub state: web::Data<AppState>,
+}
+
+/// Builds every adapter from `settings`.
+pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
+    let pool = infra::db::build_pool(
+        &settings.database_url,
+        settings.database_pool_size,
+        settings.database_connect_timeout,
+    );
+    let read_pool = match &settings.database_read_url {
+        Some(url) => infra::db::build_pool(
+            url,
+            settings.database_pool_size,
+            settings.database_connect_timeout,
+        ),
+        None => pool.clone(),
+    };
+    let cache = Arc::new(RedisCache::new(
+        &settings.redis_url,
+        settings.redis_key_prefix.clone(),
+        settings.redis_timeout,
+    ));
+    let mailer: Arc<dyn Mailer> = match &settings.mail.transport {
+        MailTransport::Smtp { host, port } => {
+            Arc::new(LettreMailer::smtp(&settings.mail.from, host, *port)?)
+        }
+        MailTransport::File { dir } => {
+            Arc::new(LettreMailer::file(&settings.mail.from, dir.clone())?)
+        }
+    };
+    Ok(AppState {
+        settings,
+        pool,
+        read_pool,
+        cache,
+        mailer,
+    })
+}
+
+/// Applies migrations (when configured) and binds the server.
+pub fn build(settings: Settings) -> anyhow::Result<Application> {
+    if settings.migrate_on_start {
+        let mut conn = infra::db::connect(&settings.database_url).context("connecting to Postgres")?;
+        let applied = infra::db::run_migrations(&mut conn).context("applying migrations")?;
+        tracing::info!(applied, "migrations up to date");
+    }
+    let listener = TcpListener::bind(settings.bind_addr)
+        .with_context(|| format!("binding {}", settings.bind_addr))?;
+    let addr = listener.local_addr()?;
+    let state = web::Data::new(build_state(settings)?);
+    let server = serve(state.clone(), listener)?;
+    Ok(Application {
+        server,
+        addr,
+        state,
+    })
+}
+
+fn serve(state: web::Data<AppState>, listener: TcpListener) -> anyhow::Result<Server> {
+    let settings = &state.settings;
+    let body_limit = settings.body_limit_bytes;
+    let workers = settings.workers.max(1);
+    let shutdown = settings.shutdown_timeout.as_secs();
+    let doc = crate::openapi::document();
+    let routes = web::Data::new(RouteTable::from_doc(&doc));
+    let server = HttpServer::new(move || {
+        let (app, api) = App::new()
+            .into_utoipa_app()
+            .openapi(ApiDoc::openapi_base())
+            .configure(crate::routes::configure)
+            .split_for_parts();
+        app.app_data(state.clone())
+            .app_data(routes.clone())
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(body_limit)
+                    .error_handler(json_error),
+            )
+            .app_data(
+                web::FormConfig::default()
+                    .limit(body_limit)
+                    .error_handler(form_error),
+            )
+            .app_data(web::PayloadConfig::new(body_limit))
+            .app_data(web::PathConfig::default().error_handler(path_error))
+            .app_data(web::QueryConfig::default().error_handler(query_error))
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
+            .default_service(web::to(no_route))
+            .wrap(from_fn(crate::middleware::request_context))
+    })
+    .workers(workers)
+    .shutdown_timeout(shutdown)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

@@ -1,0 +1,19 @@
+//! Shared application state handed to every handler.
+
+use std::sync::Arc;
+
+use domain::mail::Mailer;
+use infra::cache::RedisCache;
+use infra::db::PgPool;
+
+use crate::config::Settings;
+
+pub struct AppState {
+    pub settings: Settings,
+    /// Primary: every write and every read that must see the latest state.
+    pub pool: PgPool,
+    /// Replica (or the primary when none is configured) for listing reads.
+    pub read_pool: PgPool,
+    pub cache: Arc<RedisCache>,
+    pub mailer: Arc<dyn Mailer>,
+}

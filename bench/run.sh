@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Load benchmarks against the real server (release build) and the dev
+# services started by `scripts/dev bench`. Every figure is reported next to
+# the GET /healthz baseline measured in the same run, because absolute
+# numbers on a 2-core machine are noisy.
+#
+#   BENCH_DURATION (default 10s)  BENCH_CONNECTIONS (default 64)
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+DURATION=${BENCH_DURATION:-10s}
+CONNS=${BENCH_CONNECTIONS:-64}
+PORT=${BENCH_PORT:-18080}
+BASE="http://127.0.0.1:$PORT"
+
+command -v wrk >/dev/null || {
+  if [ "$(id -u)" -eq 0 ]; then apt-get install -y -qq wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+  else sudo apt-get install -y -qq wrk >/dev/null; fi
+}
+
+echo "[bench] cargo build --release"
+cargo build --release --quiet --bin coopmart
+
+# A database of its own so benchmark data never mixes with dev data.
+BENCH_DB=coopmart_bench
+PGPASSWORD=coopmart psql -h 127.0.0.1 -p "${COOPMART_PG_PORT:-55432}" -U coopmart -d postgres -tAq \
+  -c "SELECT 1 FROM pg_database WHERE datname='$BENCH_DB'" | grep -q 1 ||
+  PGPASSWORD=coopmart psql -h 127.0.0.1 -p "${COOPMART_PG_PORT:-55432}" -U coopmart -d postgres -q -c "CREATE DATABASE $BENCH_DB"
+export DATABASE_URL="postgres://coopmart:coopmart@127.0.0.1:${COOPMART_PG_PORT:-55432}/$BENCH_DB"
+export BIND_ADDR="127.0.0.1:$PORT" LOG_FORMAT=json RUST_LOG=warn HTTP_WORKERS=2 DATABASE_POOL_SIZE=32
+export REDIS_KEY_PREFIX="bench:"
+
+./target/release/coopmart serve > .dev/bench-server.log 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do curl -fs "$BASE/healthz" >/dev/null && break; sleep 0.1; done
+
+# run_wrk NAME URL [extra wrk args...] → prints "NAME rps p50 p99"
+run_wrk() {
+  local name=$1 url=$2; shift 2
+  local out; out=$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency "$@" "$url")
+  local rps p50 p99
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  local non2xx; non2xx=$(awk '/Non-2xx/ {print $5}' <<<"$out")
+  printf '%-28s %12s req/s   p50 %8s   p99 %8s%s\n' "$name" "$rps" "$p50" "$p99" "${non2xx:+   non-2xx: $non2xx}"
+  echo "$rps" > ".dev/bench-$name.rps"
+}
+
+echo "[bench] $CONNS connections, $DURATION each, 2 wrk threads, server: 2 workers"
+run_wrk healthz "$BASE/healthz"
+base_rps=$(cat .dev/bench-healthz.rps)
+
+for extra in bench/scenarios/*.sh; do
+  [ -e "$extra" ] || continue
+  # shellcheck source=/dev/null
+  source "$extra"
+done
+
+echo "[bench] ratios are relative to GET /healthz = $base_rps req/s in this run"
+for f in .dev/bench-*.rps; do
+  n=$(basename "$f" .rps); n=${n#bench-}
+  [ "$n" = healthz ] && continue
+  awk -v n="$n" -v r="$(cat "$f")" -v b="$base_rps" 'BEGIN { printf "  %-26s %.2f × healthz\n", n, r / b }'
+done
+rm -f .dev/bench-*.rps

@@ -1,0 +1,7 @@
+//! Adapters for coopmart's ports: Postgres through diesel, Redis, SMTP.
+//! SQL lives only in this crate.
+
+pub mod cache;
+pub mod db;
+pub mod mail;
+pub mod schema;

@@ -1,0 +1,156 @@
+//! Health, readiness, the error model, request ids, OpenAPI, mail harness.
+
+use std::time::Duration;
+
+use coopmart_tests::{spawn_app, spawn_app_with};
+use domain::mail::OutgoingMail;
+use serde_json::json;
+
+#[tokio::test]
+async fn healthz_answers_without_io() {
+    // Postgres and Redis both unreachable: liveness must not care.
+    let app = spawn_app_with(|env| {
+        env.insert("DATABASE_URL".into(), "postgres://x:y@127.0.0.1:1/none".into());
+        env.insert("REDIS_URL".into(), "redis://127.0.0.1:1/0".into());
+    })
+    .await;
+    let r = app.get("/healthz").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json(), json!({"status": "ok"}));
+}
+
+#[tokio::test]
+async fn readyz_ok_when_postgres_and_redis_answer() {
+    let app = spawn_app().await;
+    let r = app.get("/readyz").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.json(),
+        json!({"status": "ok", "postgres": "ok", "redis": "ok"})
+    );
+}
+
+#[tokio::test]
+async fn readyz_degraded_when_only_redis_is_down() {
+    let app = spawn_app_with(|env| {
+        env.insert("REDIS_URL".into(), "redis://127.0.0.1:1/0".into());
+    })
+    .await;
+    let r = app.get("/readyz").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.json(),
+        json!({"status": "degraded", "postgres": "ok", "redis": "degraded"})
+    );
+}
+
+#[tokio::test]
+async fn readyz_503_problem_when_postgres_is_down() {
+    let app = spawn_app_with(|env| {
+        env.insert("DATABASE_URL".into(), "postgres://x:y@127.0.0.1:1/none".into());
+        env.insert("DATABASE_CONNECT_TIMEOUT_MS".into(), "300".into());
+    })
+    .await;
+    let r = app.get("/readyz").await;
+    let body = r.assert_problem(503, "not_ready");
+    assert_eq!(body["checks"]["postgres"], "down");
+    assert_eq!(body["checks"]["redis"], "ok");
+    assert!(!r.text.contains("127.0.0.1:1"), "leaks internals: {}", r.text);
+}
+
+#[tokio::test]
+async fn unknown_route_is_404_problem() {
+    let app = spawn_app().await;
+    app.get("/nope").await.assert_problem(404, "not_found");
+    app.get("/api/v1/nope").await.assert_problem(404, "not_found");
+}
+
+#[tokio::test]
+async fn wrong_method_is_405_with_allow() {
+    let app = spawn_app().await;
+    let r = app.post_json("/healthz", &json!({})).await;
+    r.assert_problem(405, "method_not_allowed");
+    assert_eq!(r.header("allow"), Some("GET"));
+}
+
+#[tokio::test]
+async fn request_id_is_echoed_or_generated() {
+    let app = spawn_app().await;
+    let r = app
+        .send(app.client.get(app.url("/healthz")).header("x-request-id", "trace-abc.123"))
+        .await;
+    assert_eq!(r.header("x-request-id"), Some("trace-abc.123"));
+
+    let r = app.get("/healthz").await;
+    let generated = r.header("x-request-id").unwrap();
+    assert_eq!(uuid::Uuid::parse_str(generated).unwrap().get_version_num(), 7);
+
+    // Too long to be trusted: replaced, not echoed.
+    let long = "a".repeat(200);
+    let r = app
+        .send(app.client.get(app.url("/healthz")).header("x-request-id", &long))
+        .await;
+    assert_ne!(r.header("x-request-id"), Some(long.as_str()));
+
+    // Errors carry it too.
+    let r = app
+        .send(app.client.get(app.url("/nope")).header("x-request-id", "err-1"))
+        .await;
+    assert_eq!(r.header("x-request-id"), Some("err-1"));
+}
+
+#[tokio::test]
+async fn openapi_document_is_served_and_matches_the_committed_file() {
+    let app = spawn_app().await;
+    let served = app.get("/openapi.json").await;
+    assert_eq!(served.status, 200);
+    let committed: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi/openapi.json"))
+            .expect("openapi/openapi.json exists; run `scripts/dev openapi`"),
+    )
+    .unwrap();
+    assert_eq!(
+        served.json(),
+        committed,
+        "openapi/openapi.json is stale: run `scripts/dev openapi` and commit"
+    );
+    assert_eq!(
+        api::openapi::document_json(),
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi/openapi.json"))
+            .unwrap(),
+        "openapi/openapi.json is stale: run `scripts/dev openapi` and commit"
+    );
+}
+
+#[tokio::test]
+async fn swagger_ui_is_served_from_vendored_assets() {
+    let app = spawn_app().await;
+    let r = app.get("/docs/").await;
+    assert_eq!(r.status, 200);
+    assert!(r.text.contains("swagger-ui"), "{}", r.text);
+    let r = app.get("/docs/swagger-ui-bundle.js").await;
+    assert_eq!(r.status, 200);
+    assert!(r.text.len() > 100_000);
+}
+
+#[tokio::test]
+async fn mailer_delivers_over_real_smtp() {
+    let app = spawn_app().await;
+    let mailer = app.state.mailer.clone();
+    let mail = OutgoingMail {
+        to: "li@example.com".into(),
+        subject: "订单确认".into(),
+        text_body: "您好，您的订单已确认。".into(),
+    };
+    tokio::task::spawn_blocking(move || mailer.send(&mail))
+        .await
+        .unwrap()
+        .unwrap();
+    let got = app
+        .smtp
+        .wait_for("li@example.com", Duration::from_secs(5))
+        .await
+        .expect("mail received");
+    assert_eq!(got.from, "noreply@coopmart.test");
+    assert!(got.body().contains("您好，您的订单已确认。"), "{}", got.data);
+}

@@ -1,0 +1,5 @@
+//! Black-box tests through the real HTTP server. One binary, many modules:
+//! one link step, tests run in parallel, each with its own database.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod foundation;

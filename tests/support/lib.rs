@@ -1,0 +1,234 @@
+//! Test harness: every test gets the real HTTP server on port 0, its own
+//! Postgres database cloned from a migrated template (dropped afterwards),
+//! its own Redis key space, and a real in-process SMTP server it can read
+//! mails from.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod smtp;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+
+use actix_web::web;
+use api::config::Settings;
+use api::state::AppState;
+use diesel::pg::PgConnection;
+use diesel::{sql_query, Connection, RunQueryDsl};
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+use uuid::Uuid;
+
+pub use smtp::{ReceivedMail, SmtpSink};
+
+const TEMPLATE_DB: &str = "coopmart_template";
+
+/// `DATABASE_URL` as set by `scripts/dev test`: a superuser on the private
+/// test instance. The database name in it is replaced per test.
+fn base_url() -> String {
+    std::env::var("DATABASE_URL")
+        .expect("DATABASE_URL must point at the dev Postgres; run the tests with `scripts/dev test`")
+}
+
+fn url_for(db: &str) -> String {
+    let base = base_url();
+    let (prefix, _) = base.rsplit_once('/').expect("DATABASE_URL has a database name");
+    format!("{prefix}/{db}")
+}
+
+fn admin() -> PgConnection {
+    PgConnection::establish(&url_for("postgres")).expect("connect to the postgres database")
+}
+
+/// Migrates the template database once per test process.
+fn ensure_template() {
+    static READY: OnceLock<()> = OnceLock::new();
+    READY.get_or_init(|| {
+        let mut conn = admin();
+        sql_query("SELECT pg_advisory_lock(4242)").execute(&mut conn).unwrap();
+        let exists = sql_query(format!(
+            "SELECT 1 FROM pg_database WHERE datname = '{TEMPLATE_DB}'"
+        ))
+        .execute(&mut conn)
+        .unwrap()
+            > 0;
+        if !exists {
+            sql_query(format!("CREATE DATABASE {TEMPLATE_DB}"))
+                .execute(&mut conn)
+                .unwrap();
+        }
+        {
+            let url = secrecy::SecretString::from(url_for(TEMPLATE_DB));
+            let mut tpl = infra::db::connect(&url).unwrap();
+            infra::db::run_migrations(&mut tpl).unwrap();
+        }
+        sql_query("SELECT pg_advisory_unlock(4242)").execute(&mut conn).unwrap();
+    });
+}
+
+/// A database of its own for one test, dropped on `Drop`.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDb {
+    pub fn create() -> Self {
+        ensure_template();
+        let name = format!("coopmart_test_{}", Uuid::now_v7().simple());
+        sql_query(format!("CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}"))
+            .execute(&mut admin())
+            .unwrap();
+        let url = url_for(&name);
+        Self { name, url }
+    }
+
+    pub fn connect(&self) -> PgConnection {
+        PgConnection::establish(&self.url).unwrap()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let _ = sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+            .execute(&mut admin());
+    }
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub smtp: SmtpSink,
+    pub state: web::Data<AppState>,
+    pub redis_prefix: String,
+    server: actix_web::dev::ServerHandle,
+    pub db: TestDb,
+}
+
+/// Settings of a test app; tests override entries before spawning.
+pub fn test_env(db: &TestDb, smtp: &SmtpSink, redis_prefix: &str) -> HashMap<String, String> {
+    let redis = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:56379/1".into());
+    [
+        ("BIND_ADDR", "127.0.0.1:0".to_owned()),
+        ("HTTP_WORKERS", "2".to_owned()),
+        ("DATABASE_URL", db.url.clone()),
+        ("DATABASE_POOL_SIZE", "8".to_owned()),
+        ("DATABASE_CONNECT_TIMEOUT_MS", "2000".to_owned()),
+        ("REDIS_URL", redis),
+        ("REDIS_KEY_PREFIX", redis_prefix.to_owned()),
+        ("MAIL_TRANSPORT", "smtp".to_owned()),
+        ("SMTP_HOST", "127.0.0.1".to_owned()),
+        ("SMTP_PORT", smtp.port().to_string()),
+        ("MAIL_FROM", "coopmart <noreply@coopmart.test>".to_owned()),
+        ("BODY_LIMIT_BYTES", "65536".to_owned()),
+        ("MIGRATE_ON_START", "false".to_owned()),
+        ("SHUTDOWN_TIMEOUT_SECS", "1".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+/// Spawns the app with default test settings.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Spawns the app after `tweak` edits its environment.
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut HashMap<String, String>)) -> TestApp {
+    let db = TestDb::create();
+    let smtp = SmtpSink::start();
+    let redis_prefix = format!("test:{}:", Uuid::now_v7().simple());
+    let mut env = test_env(&db, &smtp, &redis_prefix);
+    tweak(&mut env);
+    let settings = Settings::from_lookup(&|k| env.get(k).cloned()).expect("test settings");
+    let app = api::startup::build(settings).expect("build app");
+    let server = app.server.handle();
+    tokio::spawn(app.server);
+    TestApp {
+        addr: app.addr,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        smtp,
+        state: app.state,
+        redis_prefix,
+        server,
+        db,
+    }
+}
+
+/// A response read whole: status, headers and body (JSON when it parses).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub text: String,
+}
+
+impl Reply {
+    pub async fn from(res: reqwest::Response) -> Self {
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap();
+        Self {
+            status,
+            headers,
+            text,
+        }
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.text))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts a problem+json body with `status` and `code`; returns it.
+    #[track_caller]
+    pub fn assert_problem(&self, status: u16, code: &str) -> Value {
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "not problem+json: {}",
+            self.text
+        );
+        let body = self.json();
+        assert_eq!(body["code"], code, "body: {}", self.text);
+        assert_eq!(body["status"], status);
+        assert!(body["title"].is_string());
+        assert_eq!(body["type"], format!("urn:coopmart:problem:{code}"));
+        body
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        Reply::from(self.client.get(self.url(path)).send().await.unwrap()).await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Reply {
+        Reply::from(self.client.post(self.url(path)).json(body).send().await.unwrap()).await
+    }
+
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
+        Reply::from(req.send().await.unwrap()).await
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop accepting; the database is dropped WITH (FORCE) right after.
+        let handle = self.server.clone();
+        drop(tokio::spawn(async move { handle.stop(false).await }));
+    }
+}

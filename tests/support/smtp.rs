@@ -1,0 +1,149 @@
+//! A real, minimal SMTP server (RFC 5321 subset: EHLO/HELO, MAIL, RCPT, DATA,
+//! RSET, NOOP, QUIT) that keeps every message it receives, so tests can read
+//! the mails the API sends through lettre over a real TCP connection.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct ReceivedMail {
+    pub from: String,
+    pub to: Vec<String>,
+    /// The whole message as received (headers and body), dot-unstuffed.
+    pub data: String,
+}
+
+impl ReceivedMail {
+    pub fn header(&self, name: &str) -> Option<String> {
+        let prefix = format!("{}:", name.to_ascii_lowercase());
+        self.data
+            .split("\r\n\r\n")
+            .next()?
+            .split("\r\n")
+            .find(|l| l.to_ascii_lowercase().starts_with(&prefix))
+            .map(|l| l[prefix.len()..].trim().to_owned())
+    }
+
+    pub fn body(&self) -> String {
+        self.data
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Clone)]
+pub struct SmtpSink {
+    port: u16,
+    mails: Arc<Mutex<Vec<ReceivedMail>>>,
+}
+
+impl SmtpSink {
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind smtp");
+        let port = listener.local_addr().expect("smtp addr").port();
+        let mails = Arc::new(Mutex::new(Vec::new()));
+        let store = mails.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    let _ = session(stream, &store);
+                });
+            }
+        });
+        Self { port, mails }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn mails(&self) -> Vec<ReceivedMail> {
+        self.mails.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    /// Waits (up to `timeout`) for a mail to `to`.
+    pub async fn wait_for(&self, to: &str, timeout: Duration) -> Option<ReceivedMail> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(m) = self
+                .mails()
+                .into_iter()
+                .find(|m| m.to.iter().any(|t| t == to))
+            {
+                return Some(m);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+fn addr_arg(line: &str) -> String {
+    let start = line.find('<').map(|i| i + 1).unwrap_or(0);
+    let end = line.rfind('>').unwrap_or(line.len());
+    line.get(start..end).unwrap_or_default().to_owned()
+}
+
+fn session(stream: TcpStream, store: &Mutex<Vec<ReceivedMail>>) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut out = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    out.write_all(b"220 localhost ESMTP coopmart-test\r\n")?;
+    let (mut from, mut to) = (String::new(), Vec::new());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let cmd = line.trim_end().to_owned();
+        let upper = cmd.to_ascii_uppercase();
+        if upper.starts_with("EHLO") {
+            out.write_all(b"250-localhost\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 OK\r\n")?;
+        } else if upper.starts_with("HELO") {
+            out.write_all(b"250 localhost\r\n")?;
+        } else if upper.starts_with("MAIL FROM:") {
+            from = addr_arg(&cmd);
+            to.clear();
+            out.write_all(b"250 OK\r\n")?;
+        } else if upper.starts_with("RCPT TO:") {
+            to.push(addr_arg(&cmd));
+            out.write_all(b"250 OK\r\n")?;
+        } else if upper == "DATA" {
+            out.write_all(b"354 end with <CRLF>.<CRLF>\r\n")?;
+            let mut data = String::new();
+            loop {
+                line.clear();
+                if reader.read_line(&mut line)? == 0 {
+                    return Ok(());
+                }
+                if line == ".\r\n" || line == ".\n" {
+                    break;
+                }
+                let l = line.strip_prefix('.').unwrap_or(&line);
+                data.push_str(l);
+            }
+            if let Ok(mut m) = store.lock() {
+                m.push(ReceivedMail {
+                    from: from.clone(),
+                    to: to.clone(),
+                    data,
+                });
+            }
+            out.write_all(b"250 OK queued\r\n")?;
+        } else if upper == "RSET" || upper == "NOOP" {
+            out.write_all(b"250 OK\r\n")?;
+        } else if upper == "QUIT" {
+            out.write_all(b"221 bye\r\n")?;
+            return Ok(());
+        } else {
+            out.write_all(b"502 command not implemented\r\n")?;
+        }
+    }
+}
