@@ -134,8 +134,9 @@ impl Settings {
                 dir: PathBuf::from(r.string("MAIL_FILE_DIR", ".dev/mail")),
             },
             other => {
-                r.errors
-                    .push(format!("MAIL_TRANSPORT must be smtp or file, not {other:?}"));
+                r.errors.push(format!(
+                    "MAIL_TRANSPORT must be smtp or file, not {other:?}"
+                ));
                 MailTransport::File {
                     dir: PathBuf::from(".dev/mail"),
                 }
@@ -199,13 +200,10 @@ mod tests {
 
     #[test]
     fn reports_every_bad_setting() {
-        let err = Settings::from_lookup(&lookup(&[
-            ("BIND_ADDR", "nope"),
-            ("LOG_FORMAT", "xml"),
-        ]))
-        .err()
-        .map(|e| e.0)
-        .unwrap_or_default();
+        let err = Settings::from_lookup(&lookup(&[("BIND_ADDR", "nope"), ("LOG_FORMAT", "xml")]))
+            .err()
+            .map(|e| e.0)
+            .unwrap_or_default();
         assert_eq!(err.len(), 3, "{err:?}");
         assert!(err.iter().any(|e| e.contains("DATABASE_URL")));
         assert!(err.iter().any(|e| e.contains("BIND_ADDR")));

@@ -42,9 +42,15 @@ pub struct Problem {
     pub extra: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
-/// An error that renders as problem+json.
+/// An error that renders as problem+json (boxed: errors travel through many
+/// `Result`s and should stay one pointer wide).
 #[derive(Debug)]
 pub struct ApiError {
+    inner: Box<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
     status: StatusCode,
     code: &'static str,
     detail: Option<String>,
@@ -55,8 +61,8 @@ pub struct ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.status.as_u16(), self.code)?;
-        if let Some(d) = &self.detail {
+        write!(f, "{} {}", self.inner.status.as_u16(), self.inner.code)?;
+        if let Some(d) = &self.inner.detail {
             write!(f, ": {d}")?;
         }
         Ok(())
@@ -66,45 +72,50 @@ impl std::fmt::Display for ApiError {
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
         Self {
-            status,
-            code,
-            detail: Some(detail.into()),
-            errors: Vec::new(),
-            headers: Vec::new(),
-            extra: None,
+            inner: Box::new(Inner {
+                status,
+                code,
+                detail: Some(detail.into()),
+                errors: Vec::new(),
+                headers: Vec::new(),
+                extra: None,
+            }),
         }
     }
 
     /// A problem for `status` with the default code and no detail.
     pub fn from_status(status: StatusCode) -> Self {
         Self {
-            status,
-            code: default_code(status),
-            detail: None,
-            errors: Vec::new(),
-            headers: Vec::new(),
-            extra: None,
+            inner: Box::new(Inner {
+                status,
+                code: default_code(status),
+                detail: None,
+                errors: Vec::new(),
+                headers: Vec::new(),
+                extra: None,
+            }),
         }
     }
 
     pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
-        self.headers.push((name, value));
+        self.inner.headers.push((name, value));
         self
     }
 
     pub fn with_extra(mut self, key: &str, value: serde_json::Value) -> Self {
-        self.extra
+        self.inner
+            .extra
             .get_or_insert_with(serde_json::Map::new)
             .insert(key.to_owned(), value);
         self
     }
 
     pub fn status(&self) -> StatusCode {
-        self.status
+        self.inner.status
     }
 
     pub fn code(&self) -> &'static str {
-        self.code
+        self.inner.code
     }
 
     pub fn not_found() -> Self {
@@ -144,7 +155,7 @@ impl ApiError {
             "validation_failed",
             "one or more fields are invalid",
         );
-        e.errors = errors
+        e.inner.errors = errors
             .0
             .into_iter()
             .map(|f| FieldErrorBody {
@@ -182,23 +193,24 @@ impl ApiError {
     }
 
     pub fn body(&self) -> Problem {
-        let server_error = self.status.is_server_error();
+        let server_error = self.inner.status.is_server_error();
         Problem {
-            type_: format!("urn:coopmart:problem:{}", self.code),
+            type_: format!("urn:coopmart:problem:{}", self.inner.code),
             title: self
+                .inner
                 .status
                 .canonical_reason()
                 .unwrap_or("Error")
                 .to_owned(),
-            status: self.status.as_u16(),
-            detail: if server_error && self.status != StatusCode::SERVICE_UNAVAILABLE {
+            status: self.inner.status.as_u16(),
+            detail: if server_error && self.inner.status != StatusCode::SERVICE_UNAVAILABLE {
                 None
             } else {
-                self.detail.clone()
+                self.inner.detail.clone()
             },
-            code: self.code.to_owned(),
-            errors: self.errors.clone(),
-            extra: self.extra.clone(),
+            code: self.inner.code.to_owned(),
+            errors: self.inner.errors.clone(),
+            extra: self.inner.extra.clone(),
         }
     }
 }
@@ -226,13 +238,13 @@ pub fn default_code(status: StatusCode) -> &'static str {
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        self.status
+        self.inner.status
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut res = HttpResponse::build(self.status);
+        let mut res = HttpResponse::build(self.inner.status);
         res.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
-        for (k, v) in &self.headers {
+        for (k, v) in &self.inner.headers {
             res.insert_header((k.clone(), v.clone()));
         }
         let body = serde_json::to_vec(&self.body()).unwrap_or_else(|_| b"{}".to_vec());
@@ -258,13 +270,12 @@ impl From<actix_web::error::BlockingError> for ApiError {
 /// content type → 415, too large → 413.
 pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     let api = match &err {
-        JsonPayloadError::OverflowKnownLength { limit, .. } | JsonPayloadError::Overflow { limit } => {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!("request body is larger than {limit} bytes"),
-            )
-        }
+        JsonPayloadError::OverflowKnownLength { limit, .. }
+        | JsonPayloadError::Overflow { limit } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("request body is larger than {limit} bytes"),
+        ),
         JsonPayloadError::ContentType => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
@@ -324,7 +335,9 @@ pub fn form_error(err: UrlencodedError, _req: &HttpRequest) -> actix_web::Error 
             "unsupported_media_type",
             "expected Content-Type: application/x-www-form-urlencoded",
         ),
-        UrlencodedError::Parse(e) => ApiError::bad_request("malformed_body", format!("invalid form body: {e}")),
+        UrlencodedError::Parse(e) => {
+            ApiError::bad_request("malformed_body", format!("invalid form body: {e}"))
+        }
         _ => ApiError::bad_request("malformed_body", "the request body could not be read"),
     };
     api.into()
@@ -362,7 +375,9 @@ mod tests {
         let res = e.error_response();
         assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(
-            res.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()),
+            res.headers()
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()),
             Some("7")
         );
     }

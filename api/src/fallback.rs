@@ -51,7 +51,10 @@ impl RouteTable {
     }
 }
 
-pub async fn no_route(req: HttpRequest, table: web::Data<RouteTable>) -> Result<HttpResponse, ApiError> {
+pub async fn no_route(
+    req: HttpRequest,
+    table: web::Data<RouteTable>,
+) -> Result<HttpResponse, ApiError> {
     Err(match table.allowed(req.path()) {
         Some(methods) => {
             let allow = methods.join(", ");

@@ -11,7 +11,9 @@ use std::process::ExitCode;
 use api::config::Settings;
 
 fn main() -> ExitCode {
-    let command = std::env::args().nth(1).unwrap_or_else(|| "serve".to_owned());
+    let command = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "serve".to_owned());
     if command == "openapi" {
         print!("{}", api::openapi::document_json());
         return ExitCode::SUCCESS;

@@ -8,9 +8,9 @@ use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::error::InternalError;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::error::InternalError;
 use actix_web::{Error, HttpMessage, ResponseError};
 use domain::ids::RequestId;
 use tracing::Instrument;
@@ -43,8 +43,8 @@ pub async fn request_context(
         Err(err) => {
             // An error escaping the inner services: answer with a problem
             // for its status, carrying the request id.
-            let mut problem = ApiError::from_status(err.as_response_error().status_code())
-                .error_response();
+            let mut problem =
+                ApiError::from_status(err.as_response_error().status_code()).error_response();
             if let Ok(v) = HeaderValue::from_str(request_id.as_str()) {
                 problem.headers_mut().insert(X_REQUEST_ID, v);
             }

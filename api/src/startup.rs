@@ -67,7 +67,8 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
 /// Applies migrations (when configured) and binds the server.
 pub fn build(settings: Settings) -> anyhow::Result<Application> {
     if settings.migrate_on_start {
-        let mut conn = infra::db::connect(&settings.database_url).context("connecting to Postgres")?;
+        let mut conn =
+            infra::db::connect(&settings.database_url).context("connecting to Postgres")?;
         let applied = infra::db::run_migrations(&mut conn).context("applying migrations")?;
         tracing::info!(applied, "migrations up to date");
     }

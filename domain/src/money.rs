@@ -7,7 +7,9 @@ use std::ops::{Add, Neg, Sub};
 use serde::{Deserialize, Serialize};
 
 /// An amount of money in fen (分), the smallest unit of the renminbi.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Fen(pub i64);
 

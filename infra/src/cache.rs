@@ -35,7 +35,9 @@ impl RedisCache {
     /// `prefix` namespaces every key (tests give each test its own).
     pub fn new(url: &SecretString, prefix: impl Into<String>, op_timeout: Duration) -> Self {
         let client = redis::Client::open(url.expose_secret())
-            .inspect_err(|e| tracing::error!(error = %e, "invalid REDIS_URL; running without cache"))
+            .inspect_err(
+                |e| tracing::error!(error = %e, "invalid REDIS_URL; running without cache"),
+            )
             .ok();
         Self {
             client,

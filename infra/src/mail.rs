@@ -54,8 +54,9 @@ impl Mailer for LettreMailer {
     fn send(&self, mail: &OutgoingMail) -> Result<(), MailError> {
         // 8bit keeps Chinese text readable on the wire; every relay we target
         // advertises 8BITMIME. Fall back to lettre's choice for odd bodies.
-        let body = Body::new_with_encoding(mail.text_body.clone(), ContentTransferEncoding::EightBit)
-            .unwrap_or_else(|_| Body::new(mail.text_body.clone()));
+        let body =
+            Body::new_with_encoding(mail.text_body.clone(), ContentTransferEncoding::EightBit)
+                .unwrap_or_else(|_| Body::new(mail.text_body.clone()));
         let message = Message::builder()
             .from(self.from.clone())
             .to(parse_mailbox(&mail.to)?)

@@ -10,7 +10,10 @@ use serde_json::json;
 async fn healthz_answers_without_io() {
     // Postgres and Redis both unreachable: liveness must not care.
     let app = spawn_app_with(|env| {
-        env.insert("DATABASE_URL".into(), "postgres://x:y@127.0.0.1:1/none".into());
+        env.insert(
+            "DATABASE_URL".into(),
+            "postgres://x:y@127.0.0.1:1/none".into(),
+        );
         env.insert("REDIS_URL".into(), "redis://127.0.0.1:1/0".into());
     })
     .await;
@@ -47,7 +50,10 @@ async fn readyz_degraded_when_only_redis_is_down() {
 #[tokio::test]
 async fn readyz_503_problem_when_postgres_is_down() {
     let app = spawn_app_with(|env| {
-        env.insert("DATABASE_URL".into(), "postgres://x:y@127.0.0.1:1/none".into());
+        env.insert(
+            "DATABASE_URL".into(),
+            "postgres://x:y@127.0.0.1:1/none".into(),
+        );
         env.insert("DATABASE_CONNECT_TIMEOUT_MS".into(), "300".into());
     })
     .await;
@@ -55,14 +61,20 @@ async fn readyz_503_problem_when_postgres_is_down() {
     let body = r.assert_problem(503, "not_ready");
     assert_eq!(body["checks"]["postgres"], "down");
     assert_eq!(body["checks"]["redis"], "ok");
-    assert!(!r.text.contains("127.0.0.1:1"), "leaks internals: {}", r.text);
+    assert!(
+        !r.text.contains("127.0.0.1:1"),
+        "leaks internals: {}",
+        r.text
+    );
 }
 
 #[tokio::test]
 async fn unknown_route_is_404_problem() {
     let app = spawn_app().await;
     app.get("/nope").await.assert_problem(404, "not_found");
-    app.get("/api/v1/nope").await.assert_problem(404, "not_found");
+    app.get("/api/v1/nope")
+        .await
+        .assert_problem(404, "not_found");
 }
 
 #[tokio::test]
@@ -77,24 +89,39 @@ async fn wrong_method_is_405_with_allow() {
 async fn request_id_is_echoed_or_generated() {
     let app = spawn_app().await;
     let r = app
-        .send(app.client.get(app.url("/healthz")).header("x-request-id", "trace-abc.123"))
+        .send(
+            app.client
+                .get(app.url("/healthz"))
+                .header("x-request-id", "trace-abc.123"),
+        )
         .await;
     assert_eq!(r.header("x-request-id"), Some("trace-abc.123"));
 
     let r = app.get("/healthz").await;
     let generated = r.header("x-request-id").unwrap();
-    assert_eq!(uuid::Uuid::parse_str(generated).unwrap().get_version_num(), 7);
+    assert_eq!(
+        uuid::Uuid::parse_str(generated).unwrap().get_version_num(),
+        7
+    );
 
     // Too long to be trusted: replaced, not echoed.
     let long = "a".repeat(200);
     let r = app
-        .send(app.client.get(app.url("/healthz")).header("x-request-id", &long))
+        .send(
+            app.client
+                .get(app.url("/healthz"))
+                .header("x-request-id", &long),
+        )
         .await;
     assert_ne!(r.header("x-request-id"), Some(long.as_str()));
 
     // Errors carry it too.
     let r = app
-        .send(app.client.get(app.url("/nope")).header("x-request-id", "err-1"))
+        .send(
+            app.client
+                .get(app.url("/nope"))
+                .header("x-request-id", "err-1"),
+        )
         .await;
     assert_eq!(r.header("x-request-id"), Some("err-1"));
 }
@@ -105,8 +132,11 @@ async fn openapi_document_is_served_and_matches_the_committed_file() {
     let served = app.get("/openapi.json").await;
     assert_eq!(served.status, 200);
     let committed: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi/openapi.json"))
-            .expect("openapi/openapi.json exists; run `scripts/dev openapi`"),
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../openapi/openapi.json"
+        ))
+        .expect("openapi/openapi.json exists; run `scripts/dev openapi`"),
     )
     .unwrap();
     assert_eq!(
@@ -116,8 +146,11 @@ async fn openapi_document_is_served_and_matches_the_committed_file() {
     );
     assert_eq!(
         api::openapi::document_json(),
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi/openapi.json"))
-            .unwrap(),
+        std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../openapi/openapi.json"
+        ))
+        .unwrap(),
         "openapi/openapi.json is stale: run `scripts/dev openapi` and commit"
     );
 }
@@ -152,5 +185,9 @@ async fn mailer_delivers_over_real_smtp() {
         .await
         .expect("mail received");
     assert_eq!(got.from, "noreply@coopmart.test");
-    assert!(got.body().contains("您好，您的订单已确认。"), "{}", got.data);
+    assert!(
+        got.body().contains("您好，您的订单已确认。"),
+        "{}",
+        got.data
+    );
 }

@@ -26,13 +26,16 @@ const TEMPLATE_DB: &str = "coopmart_template";
 /// `DATABASE_URL` as set by `scripts/dev test`: a superuser on the private
 /// test instance. The database name in it is replaced per test.
 fn base_url() -> String {
-    std::env::var("DATABASE_URL")
-        .expect("DATABASE_URL must point at the dev Postgres; run the tests with `scripts/dev test`")
+    std::env::var("DATABASE_URL").expect(
+        "DATABASE_URL must point at the dev Postgres; run the tests with `scripts/dev test`",
+    )
 }
 
 fn url_for(db: &str) -> String {
     let base = base_url();
-    let (prefix, _) = base.rsplit_once('/').expect("DATABASE_URL has a database name");
+    let (prefix, _) = base
+        .rsplit_once('/')
+        .expect("DATABASE_URL has a database name");
     format!("{prefix}/{db}")
 }
 
@@ -45,7 +48,9 @@ fn ensure_template() {
     static READY: OnceLock<()> = OnceLock::new();
     READY.get_or_init(|| {
         let mut conn = admin();
-        sql_query("SELECT pg_advisory_lock(4242)").execute(&mut conn).unwrap();
+        sql_query("SELECT pg_advisory_lock(4242)")
+            .execute(&mut conn)
+            .unwrap();
         let exists = sql_query(format!(
             "SELECT 1 FROM pg_database WHERE datname = '{TEMPLATE_DB}'"
         ))
@@ -62,7 +67,9 @@ fn ensure_template() {
             let mut tpl = infra::db::connect(&url).unwrap();
             infra::db::run_migrations(&mut tpl).unwrap();
         }
-        sql_query("SELECT pg_advisory_unlock(4242)").execute(&mut conn).unwrap();
+        sql_query("SELECT pg_advisory_unlock(4242)")
+            .execute(&mut conn)
+            .unwrap();
     });
 }
 
@@ -90,8 +97,11 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let _ = sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
-            .execute(&mut admin());
+        let _ = sql_query(format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ))
+        .execute(&mut admin());
     }
 }
 
@@ -107,7 +117,8 @@ pub struct TestApp {
 
 /// Settings of a test app; tests override entries before spawning.
 pub fn test_env(db: &TestDb, smtp: &SmtpSink, redis_prefix: &str) -> HashMap<String, String> {
-    let redis = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:56379/1".into());
+    let redis =
+        std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:56379/1".into());
     [
         ("BIND_ADDR", "127.0.0.1:0".to_owned()),
         ("HTTP_WORKERS", "2".to_owned()),
@@ -191,7 +202,11 @@ impl Reply {
     /// Asserts a problem+json body with `status` and `code`; returns it.
     #[track_caller]
     pub fn assert_problem(&self, status: u16, code: &str) -> Value {
-        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
         assert_eq!(
             self.header("content-type"),
             Some("application/problem+json"),
@@ -217,7 +232,15 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> Reply {
-        Reply::from(self.client.post(self.url(path)).json(body).send().await.unwrap()).await
+        Reply::from(
+            self.client
+                .post(self.url(path))
+                .json(body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
     }
 
     pub async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
