@@ -54,6 +54,34 @@ pub struct Settings {
     pub shutdown_timeout: Duration,
     /// Apply pending migrations at start.
     pub migrate_on_start: bool,
+    pub auth: AuthSettings,
+    pub rate_limit: RateLimitSettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    /// Key ring `kid:secret` (HS256, secrets ≥ 32 bytes).
+    pub jwt_keys: Vec<(String, SecretString)>,
+    /// The key new tokens are signed with.
+    pub jwt_active_kid: String,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub bootstrap_admin_email: Option<String>,
+    pub bootstrap_admin_password: Option<SecretString>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RateLimitSettings {
+    pub window: Duration,
+    /// Requests per window per client IP on each limited endpoint.
+    pub per_ip: u32,
+    /// Requests per window per account (username / client_id) on the token endpoint.
+    pub per_account: u32,
+    /// Take the client IP from the first `X-Forwarded-For` entry (only
+    /// behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
 }
 
 /// Every invalid or missing setting, reported together.
@@ -98,6 +126,27 @@ impl Reader<'_> {
     fn millis(&mut self, key: &str, default_ms: u64) -> Duration {
         Duration::from_millis(self.parse(key, default_ms))
     }
+}
+
+/// `JWT_KEYS=kid1:secret1,kid2:secret2`. The dev default is a fixed key that
+/// must never be used in production.
+fn parse_key_ring(r: &mut Reader<'_>) -> Vec<(String, SecretString)> {
+    let raw = r.string(
+        "JWT_KEYS",
+        "dev-1:dev-only-signing-key-change-me-0123456789abcdef",
+    );
+    let mut keys = Vec::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part.split_once(':') {
+            Some((kid, secret)) if !kid.is_empty() && secret.len() >= 32 => {
+                keys.push((kid.to_owned(), SecretString::from(secret.to_owned())));
+            }
+            _ => r.errors.push(
+                "JWT_KEYS: each entry must be kid:secret with a secret of at least 32 bytes".into(),
+            ),
+        }
+    }
+    keys
 }
 
 impl Settings {
@@ -161,6 +210,24 @@ impl Settings {
             log_format,
             shutdown_timeout: Duration::from_secs(r.parse("SHUTDOWN_TIMEOUT_SECS", 30)),
             migrate_on_start: r.parse("MIGRATE_ON_START", true),
+            auth: AuthSettings {
+                jwt_issuer: r.string("JWT_ISSUER", "coopmart"),
+                jwt_audience: r.string("JWT_AUDIENCE", "coopmart-api"),
+                jwt_keys: parse_key_ring(&mut r),
+                jwt_active_kid: r.string("JWT_ACTIVE_KID", "dev-1"),
+                access_token_ttl: Duration::from_secs(r.parse("ACCESS_TOKEN_TTL_SECS", 900)),
+                refresh_token_ttl: Duration::from_secs(
+                    r.parse::<u64>("REFRESH_TOKEN_TTL_DAYS", 30) * 86_400,
+                ),
+                bootstrap_admin_email: r.raw("BOOTSTRAP_ADMIN_EMAIL"),
+                bootstrap_admin_password: r.raw("BOOTSTRAP_ADMIN_PASSWORD").map(SecretString::from),
+            },
+            rate_limit: RateLimitSettings {
+                window: Duration::from_secs(r.parse("RATE_LIMIT_WINDOW_SECS", 60)),
+                per_ip: r.parse("RATE_LIMIT_PER_IP", 30),
+                per_account: r.parse("RATE_LIMIT_PER_ACCOUNT", 10),
+                trust_forwarded_for: r.parse("TRUST_X_FORWARDED_FOR", false),
+            },
         };
         if r.errors.is_empty() {
             Ok(settings)

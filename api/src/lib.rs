@@ -2,11 +2,13 @@
 //! problem+json errors and the OpenAPI document. Handlers are thin: parse,
 //! call one use case, map the result.
 
+pub mod auth;
 pub mod config;
 pub mod error;
 pub mod fallback;
 pub mod middleware;
 pub mod openapi;
+pub mod pagination;
 pub mod routes;
 pub mod startup;
 pub mod state;

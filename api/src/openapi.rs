@@ -19,6 +19,9 @@ Money is integer fen (CNY). Errors are application/problem+json with a stable `c
     modifiers(&BearerAuth),
     tags(
         (name = "health", description = "Liveness and readiness"),
+        (name = "identity", description = "Accounts, OAuth2 tokens (password, refresh_token, client_credentials)"),
+        (name = "partners", description = "Mall integration clients (platform admin)"),
+        (name = "audit", description = "Audit log (platform admin)"),
     )
 )]
 pub struct ApiDoc;

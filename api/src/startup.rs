@@ -14,6 +14,14 @@ use infra::mail::LettreMailer;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
+use domain::identity::IdentityService;
+use infra::identity::{
+    Argon2Hasher, JwtCodec, PgAuditRepository, PgPartnerRepository, PgRefreshTokenRepository,
+    PgUserRepository, Sha256Secrets,
+};
+use infra::rate_limit::RateLimiter;
+use secrecy::ExposeSecret;
+
 use crate::config::{MailTransport, Settings};
 use crate::error::{form_error, json_error, path_error, query_error};
 use crate::fallback::{no_route, RouteTable};
@@ -55,12 +63,35 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
             Arc::new(LettreMailer::file(&settings.mail.from, dir.clone())?)
         }
     };
+    let auth = &settings.auth;
+    let codec = JwtCodec::new(
+        &auth.jwt_issuer,
+        &auth.jwt_audience,
+        chrono::Duration::seconds(i64::try_from(auth.access_token_ttl.as_secs()).unwrap_or(900)),
+        &auth.jwt_keys,
+        &auth.jwt_active_kid,
+    )?;
+    let identity = IdentityService {
+        users: Arc::new(PgUserRepository { pool: pool.clone() }),
+        refresh_tokens: Arc::new(PgRefreshTokenRepository { pool: pool.clone() }),
+        partners: Arc::new(PgPartnerRepository { pool: pool.clone() }),
+        audit: Arc::new(PgAuditRepository { pool: pool.clone() }),
+        hasher: Arc::new(Argon2Hasher::new()?),
+        secrets: Arc::new(Sha256Secrets),
+        codec: Arc::new(codec),
+        refresh_ttl: chrono::Duration::seconds(
+            i64::try_from(auth.refresh_token_ttl.as_secs()).unwrap_or(86_400),
+        ),
+    };
+    let rate_limiter = RateLimiter::new(cache.clone(), settings.rate_limit.window);
     Ok(AppState {
         settings,
         pool,
         read_pool,
         cache,
         mailer,
+        identity,
+        rate_limiter,
     })
 }
 
@@ -76,12 +107,40 @@ pub fn build(settings: Settings) -> anyhow::Result<Application> {
         .with_context(|| format!("binding {}", settings.bind_addr))?;
     let addr = listener.local_addr()?;
     let state = web::Data::new(build_state(settings)?);
+    bootstrap_admin(&state)?;
     let server = serve(state.clone(), listener)?;
     Ok(Application {
         server,
         addr,
         state,
     })
+}
+
+/// Creates the platform admin from BOOTSTRAP_ADMIN_EMAIL/PASSWORD when no
+/// admin exists yet.
+fn bootstrap_admin(state: &AppState) -> anyhow::Result<()> {
+    let auth = &state.settings.auth;
+    let (Some(email), Some(password)) =
+        (&auth.bootstrap_admin_email, &auth.bootstrap_admin_password)
+    else {
+        return Ok(());
+    };
+    match state
+        .identity
+        .bootstrap_admin(email, password.expose_secret())
+    {
+        Ok(Some(id)) => tracing::info!(user_id = %id, "platform admin bootstrapped"),
+        Ok(None) => {}
+        Err(e) => {
+            // Postgres may be down at start; the server still starts and
+            // /readyz reports it. Bad bootstrap settings are fatal.
+            if let domain::identity::RegisterError::Validation(v) = &e {
+                anyhow::bail!("bootstrap admin: {v:?}");
+            }
+            tracing::warn!(error = %e, "could not bootstrap the platform admin");
+        }
+    }
+    Ok(())
 }
 
 fn serve(state: web::Data<AppState>, listener: TcpListener) -> anyhow::Result<Server> {

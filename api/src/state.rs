@@ -2,9 +2,11 @@
 
 use std::sync::Arc;
 
+use domain::identity::IdentityService;
 use domain::mail::Mailer;
 use infra::cache::RedisCache;
 use infra::db::PgPool;
+use infra::rate_limit::RateLimiter;
 
 use crate::config::Settings;
 
@@ -16,4 +18,6 @@ pub struct AppState {
     pub read_pool: PgPool,
     pub cache: Arc<RedisCache>,
     pub mailer: Arc<dyn Mailer>,
+    pub identity: IdentityService,
+    pub rate_limiter: RateLimiter,
 }

@@ -3,5 +3,7 @@
 
 pub mod cache;
 pub mod db;
+pub mod identity;
 pub mod mail;
+pub mod rate_limit;
 pub mod schema;

@@ -4,6 +4,7 @@
 //! mails from.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod logs;
 pub mod smtp;
 
 use std::collections::HashMap;
@@ -22,6 +23,9 @@ use uuid::Uuid;
 pub use smtp::{ReceivedMail, SmtpSink};
 
 const TEMPLATE_DB: &str = "coopmart_template";
+pub const TEST_JWT_KEY: &str = "test-signing-key-0123456789abcdef-0123456789";
+pub const ADMIN_EMAIL: &str = "admin@coopmart.test";
+pub const ADMIN_PASSWORD: &str = "Kx9-platform-secret-2026";
 
 /// `DATABASE_URL` as set by `scripts/dev test`: a superuser on the private
 /// test instance. The database name in it is replaced per test.
@@ -134,6 +138,12 @@ pub fn test_env(db: &TestDb, smtp: &SmtpSink, redis_prefix: &str) -> HashMap<Str
         ("BODY_LIMIT_BYTES", "65536".to_owned()),
         ("MIGRATE_ON_START", "false".to_owned()),
         ("SHUTDOWN_TIMEOUT_SECS", "1".to_owned()),
+        ("JWT_KEYS", format!("test-1:{TEST_JWT_KEY}")),
+        ("JWT_ACTIVE_KID", "test-1".to_owned()),
+        ("BOOTSTRAP_ADMIN_EMAIL", ADMIN_EMAIL.to_owned()),
+        ("BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD.to_owned()),
+        ("RATE_LIMIT_PER_IP", "1000".to_owned()),
+        ("RATE_LIMIT_PER_ACCOUNT", "1000".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -147,6 +157,7 @@ pub async fn spawn_app() -> TestApp {
 
 /// Spawns the app after `tweak` edits its environment.
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut HashMap<String, String>)) -> TestApp {
+    logs::capture();
     let db = TestDb::create();
     let smtp = SmtpSink::start();
     let redis_prefix = format!("test:{}:", Uuid::now_v7().simple());
@@ -245,6 +256,81 @@ impl TestApp {
 
     pub async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
         Reply::from(req.send().await.unwrap()).await
+    }
+}
+
+impl TestApp {
+    /// Registers an account with an e-mail; returns its JSON.
+    pub async fn register(&self, email: &str, password: &str) -> Value {
+        let r = self
+            .post_json(
+                "/api/v1/auth/register",
+                &serde_json::json!({"email": email, "password": password}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        r.json()
+    }
+
+    /// Password grant (JSON body).
+    pub async fn login(&self, username: &str, password: &str) -> Reply {
+        self.post_json(
+            "/api/v1/auth/token",
+            &serde_json::json!({"grant_type": "password", "username": username, "password": password}),
+        )
+        .await
+    }
+
+    /// Registers and logs in; returns the access token.
+    pub async fn user_token(&self, email: &str) -> String {
+        self.register(email, "Tomato-Field-42").await;
+        let r = self.login(email, "Tomato-Field-42").await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.json()["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// The bootstrapped platform admin's access token.
+    pub async fn admin_token(&self) -> String {
+        let r = self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.json()["access_token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn get_auth(&self, path: &str, token: &str) -> Reply {
+        self.send(self.client.get(self.url(path)).bearer_auth(token))
+            .await
+    }
+
+    pub async fn post_auth(&self, path: &str, token: &str, body: &Value) -> Reply {
+        self.send(
+            self.client
+                .post(self.url(path))
+                .bearer_auth(token)
+                .json(body),
+        )
+        .await
+    }
+
+    pub async fn patch_auth(&self, path: &str, token: &str, body: &Value) -> Reply {
+        self.send(
+            self.client
+                .patch(self.url(path))
+                .bearer_auth(token)
+                .json(body),
+        )
+        .await
+    }
+
+    /// Runs a scalar SQL count against this test's database.
+    pub fn count(&self, sql: &str) -> i64 {
+        use diesel::sql_types::BigInt;
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+        }
+        let mut conn = self.db.connect();
+        sql_query(sql).get_result::<Count>(&mut conn).unwrap().n
     }
 }
 
