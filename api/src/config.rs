@@ -152,7 +152,11 @@ fn parse_key_ring(r: &mut Reader<'_>) -> Vec<(String, SecretString)> {
 impl Settings {
     /// Reads `.env` (when present) and then the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let _ = dotenvy::dotenv();
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(e) if e.not_found() => {}
+            Err(e) => return Err(ConfigError(vec![format!(".env: {e}")])),
+        }
         Self::from_lookup(&|k| std::env::var(k).ok())
     }
 

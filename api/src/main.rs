@@ -3,6 +3,7 @@
 //! ```text
 //! coopmart [serve]   run the HTTP API (default)
 //! coopmart migrate   apply pending migrations and exit
+//! coopmart seed      load demo data (idempotent)
 //! coopmart openapi   print the OpenAPI document (see openapi/openapi.json)
 //! ```
 
@@ -29,8 +30,9 @@ fn main() -> ExitCode {
     let result = match command.as_str() {
         "serve" => serve(settings),
         "migrate" => migrate(&settings),
+        "seed" => seed(settings),
         other => {
-            eprintln!("unknown command {other:?}; expected serve, migrate or openapi");
+            eprintln!("unknown command {other:?}; expected serve, migrate, seed or openapi");
             return ExitCode::from(2);
         }
     };
@@ -48,6 +50,12 @@ fn migrate(settings: &Settings) -> anyhow::Result<()> {
     let applied = infra::db::run_migrations(&mut conn)?;
     tracing::info!(applied, "migrations applied");
     Ok(())
+}
+
+fn seed(settings: Settings) -> anyhow::Result<()> {
+    let state = api::startup::build_state(settings)?;
+    api::startup::bootstrap_admin(&state)?;
+    api::seed::run(&state)
 }
 
 fn serve(settings: Settings) -> anyhow::Result<()> {

@@ -118,7 +118,7 @@ pub fn build(settings: Settings) -> anyhow::Result<Application> {
 
 /// Creates the platform admin from BOOTSTRAP_ADMIN_EMAIL/PASSWORD when no
 /// admin exists yet.
-fn bootstrap_admin(state: &AppState) -> anyhow::Result<()> {
+pub fn bootstrap_admin(state: &AppState) -> anyhow::Result<()> {
     let auth = &state.settings.auth;
     let (Some(email), Some(password)) =
         (&auth.bootstrap_admin_email, &auth.bootstrap_admin_password)

@@ -191,3 +191,21 @@ async fn mailer_delivers_over_real_smtp() {
         got.data
     );
 }
+
+#[test]
+fn env_example_parses_into_valid_settings() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../.env.example");
+    let pairs: std::collections::HashMap<String, String> = dotenvy::from_path_iter(path)
+        .expect(".env.example exists")
+        .map(|item| item.expect(".env.example parses"))
+        .collect();
+    let settings =
+        api::config::Settings::from_lookup(&|k| pairs.get(k).cloned()).expect("valid settings");
+    assert!(settings.bind_addr.ip().is_loopback());
+    // The documented bootstrap admin must pass the password policy.
+    let email =
+        domain::identity::Email::parse(settings.auth.bootstrap_admin_email.as_deref().unwrap())
+            .unwrap();
+    let password = pairs["BOOTSTRAP_ADMIN_PASSWORD"].clone();
+    assert!(domain::identity::Password::parse(&password, Some(&email), None).is_ok());
+}
