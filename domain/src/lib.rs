@@ -1,8 +1,10 @@
 //! coopmart's domain: entities, value objects, rules and ports (traits the
 //! adapters in `infra` implement). Nothing here performs I/O.
 
+pub mod coop;
 pub mod identity;
 pub mod ids;
 pub mod mail;
 pub mod money;
+pub mod region;
 pub mod validation;
