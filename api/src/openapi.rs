@@ -22,6 +22,9 @@ Money is integer fen (CNY). Errors are application/problem+json with a stable `c
         (name = "identity", description = "Accounts, OAuth2 tokens (password, refresh_token, client_credentials)"),
         (name = "partners", description = "Mall integration clients (platform admin)"),
         (name = "audit", description = "Audit log (platform admin)"),
+        (name = "organizations", description = "Organizations in a tree, and their staff"),
+        (name = "membership", description = "Membership register, share capital, member accounts, votes"),
+        (name = "surplus", description = "Surplus distribution (盈余分配)"),
     )
 )]
 pub struct ApiDoc;

@@ -14,7 +14,9 @@ use infra::mail::LettreMailer;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
+use domain::coop::CoopService;
 use domain::identity::IdentityService;
+use infra::coop::{PgMembershipRepository, PgOrgRepository};
 use infra::identity::{
     Argon2Hasher, JwtCodec, PgAuditRepository, PgPartnerRepository, PgRefreshTokenRepository,
     PgUserRepository, Sha256Secrets,
@@ -83,6 +85,12 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
             i64::try_from(auth.refresh_token_ttl.as_secs()).unwrap_or(86_400),
         ),
     };
+    let coop = CoopService {
+        orgs: Arc::new(PgOrgRepository { pool: pool.clone() }),
+        members: Arc::new(PgMembershipRepository { pool: pool.clone() }),
+        users: identity.users.clone(),
+        audit: identity.audit.clone(),
+    };
     let rate_limiter = RateLimiter::new(cache.clone(), settings.rate_limit.window);
     Ok(AppState {
         settings,
@@ -91,6 +99,7 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         cache,
         mailer,
         identity,
+        coop,
         rate_limiter,
     })
 }

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use domain::coop::CoopService;
 use domain::identity::IdentityService;
 use domain::mail::Mailer;
 use infra::cache::RedisCache;
@@ -19,5 +20,6 @@ pub struct AppState {
     pub cache: Arc<RedisCache>,
     pub mailer: Arc<dyn Mailer>,
     pub identity: IdentityService,
+    pub coop: CoopService,
     pub rate_limiter: RateLimiter,
 }

@@ -2,8 +2,10 @@
 //! SQL lives only in this crate.
 
 pub mod cache;
+pub mod coop;
 pub mod db;
 pub mod identity;
+pub mod ledger;
 pub mod mail;
 pub mod rate_limit;
 pub mod schema;

@@ -16,6 +16,148 @@ diesel::table! {
 }
 
 diesel::table! {
+    capital_contributions (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        member_id -> Uuid,
+        amount_fen -> Int8,
+        form -> Text,
+        description -> Nullable<Text>,
+        contributed_on -> Date,
+        recorded_by -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    journal_entries (id) {
+        id -> Uuid,
+        description -> Text,
+        source_kind -> Text,
+        source_id -> Uuid,
+        posted_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    journal_lines (id) {
+        id -> Uuid,
+        entry_id -> Uuid,
+        account_id -> Uuid,
+        amount_fen -> Int8,
+    }
+}
+
+diesel::table! {
+    ledger_accounts (id) {
+        id -> Uuid,
+        code -> Text,
+        name -> Text,
+        kind -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    member_events (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        member_id -> Nullable<Uuid>,
+        application_id -> Nullable<Uuid>,
+        event -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Nullable<Text>,
+        actor_id -> Nullable<Uuid>,
+        reason -> Nullable<Text>,
+        details -> Jsonb,
+        occurred_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    member_quantifications (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        member_id -> Uuid,
+        kind -> Text,
+        fiscal_year -> Int4,
+        amount_fen -> Int8,
+        recorded_by -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    member_transactions (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        member_id -> Uuid,
+        fiscal_year -> Int4,
+        amount_fen -> Int8,
+        source -> Text,
+        reference -> Nullable<Text>,
+        recorded_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    members (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        user_id -> Nullable<Uuid>,
+        member_organization_id -> Nullable<Uuid>,
+        is_farmer -> Bool,
+        status -> Text,
+        joined_at -> Timestamptz,
+        left_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    membership_applications (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        applicant_user_id -> Nullable<Uuid>,
+        applicant_organization_id -> Nullable<Uuid>,
+        is_farmer -> Bool,
+        note -> Nullable<Text>,
+        status -> Text,
+        member_id -> Nullable<Uuid>,
+        submitted_by -> Uuid,
+        decided_by -> Nullable<Uuid>,
+        decided_at -> Nullable<Timestamptz>,
+        decision_reason -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    organization_staff (organization_id, user_id) {
+        organization_id -> Uuid,
+        user_id -> Uuid,
+        role -> Text,
+        added_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    organizations (id) {
+        id -> Uuid,
+        kind -> Text,
+        name -> Text,
+        credit_code -> Text,
+        region_code -> Text,
+        parent_id -> Nullable<Uuid>,
+        contact_email -> Text,
+        additional_vote_basis -> Text,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     partners (id) {
         id -> Uuid,
         name -> Text,
@@ -44,6 +186,31 @@ diesel::table! {
 }
 
 diesel::table! {
+    surplus_allocations (distribution_id, member_id) {
+        distribution_id -> Uuid,
+        member_id -> Uuid,
+        patronage_fen -> Int8,
+        capital_fen -> Int8,
+        total_fen -> Int8,
+    }
+}
+
+diesel::table! {
+    surplus_distributions (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        fiscal_year -> Int4,
+        distributable_surplus_fen -> Int8,
+        patronage_ratio_bp -> Int4,
+        patronage_pool_fen -> Int8,
+        capital_pool_fen -> Int8,
+        journal_entry_id -> Uuid,
+        committed_by -> Uuid,
+        committed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Uuid,
         email -> Nullable<Text>,
@@ -56,7 +223,49 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(capital_contributions -> members (member_id));
+diesel::joinable!(capital_contributions -> organizations (organization_id));
+diesel::joinable!(capital_contributions -> users (recorded_by));
+diesel::joinable!(journal_lines -> journal_entries (entry_id));
+diesel::joinable!(journal_lines -> ledger_accounts (account_id));
+diesel::joinable!(member_events -> members (member_id));
+diesel::joinable!(member_events -> membership_applications (application_id));
+diesel::joinable!(member_events -> organizations (organization_id));
+diesel::joinable!(member_events -> users (actor_id));
+diesel::joinable!(member_quantifications -> members (member_id));
+diesel::joinable!(member_quantifications -> organizations (organization_id));
+diesel::joinable!(member_quantifications -> users (recorded_by));
+diesel::joinable!(member_transactions -> members (member_id));
+diesel::joinable!(member_transactions -> organizations (organization_id));
+diesel::joinable!(member_transactions -> users (recorded_by));
+diesel::joinable!(members -> users (user_id));
+diesel::joinable!(organization_staff -> organizations (organization_id));
+diesel::joinable!(organization_staff -> users (user_id));
+diesel::joinable!(organizations -> users (created_by));
 diesel::joinable!(partners -> users (created_by));
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(surplus_allocations -> members (member_id));
+diesel::joinable!(surplus_allocations -> surplus_distributions (distribution_id));
+diesel::joinable!(surplus_distributions -> journal_entries (journal_entry_id));
+diesel::joinable!(surplus_distributions -> organizations (organization_id));
+diesel::joinable!(surplus_distributions -> users (committed_by));
 
-diesel::allow_tables_to_appear_in_same_query!(audit_log, partners, refresh_tokens, users,);
+diesel::allow_tables_to_appear_in_same_query!(
+    audit_log,
+    capital_contributions,
+    journal_entries,
+    journal_lines,
+    ledger_accounts,
+    member_events,
+    member_quantifications,
+    member_transactions,
+    members,
+    membership_applications,
+    organization_staff,
+    organizations,
+    partners,
+    refresh_tokens,
+    surplus_allocations,
+    surplus_distributions,
+    users,
+);

@@ -2,5 +2,6 @@
 //! one link step, tests run in parallel, each with its own database.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod coop;
 mod foundation;
 mod identity;

@@ -341,3 +341,85 @@ impl Drop for TestApp {
         drop(tokio::spawn(async move { handle.stop(false).await }));
     }
 }
+
+/// A fresh, checksum-valid unified social credit code starting with `prefix`
+/// (`93` for farmer cooperatives, `91` for companies).
+pub fn credit_code(prefix: &str) -> String {
+    const CHARS: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+    let seed = Uuid::now_v7().as_u128() ^ Uuid::new_v4().as_u128();
+    let mut body = prefix.to_owned();
+    let mut n = seed;
+    while body.len() < 17 {
+        body.push(char::from(CHARS[(n % 31) as usize]));
+        n /= 31;
+    }
+    let check = domain::coop::CreditCode::check_char(&body).unwrap();
+    format!("{body}{check}")
+}
+
+impl TestApp {
+    /// Creates an organization as `token`'s user; returns its JSON.
+    pub async fn create_org(&self, token: &str, kind: &str, parent: Option<&str>) -> Value {
+        let prefix = if kind == "farmer_coop" || kind == "coop_union" {
+            "93"
+        } else {
+            "91"
+        };
+        let r = self
+            .post_auth(
+                "/api/v1/organizations",
+                token,
+                &serde_json::json!({
+                    "kind": kind, "name": format!("测试{kind}"), "credit_code": credit_code(prefix),
+                    "region_code": "220106", "parent_id": parent, "contact_email": "org@example.com"
+                }),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        r.json()
+    }
+
+    /// Registers a user, has them apply to `org` (as a farmer or not) and
+    /// returns (user token, application id).
+    pub async fn apply_as_new_user(
+        &self,
+        org: &str,
+        email: &str,
+        is_farmer: bool,
+    ) -> (String, String) {
+        let token = self.user_token(email).await;
+        let r = self
+            .post_auth(
+                &format!("/api/v1/organizations/{org}/membership-applications"),
+                &token,
+                &serde_json::json!({"applicant_type": "user", "is_farmer": is_farmer}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        (token, r.json()["id"].as_str().unwrap().to_owned())
+    }
+
+    /// Approves an application as `admin`; returns the reply.
+    pub async fn approve(&self, admin: &str, org: &str, app: &str) -> Reply {
+        self.post_auth(
+            &format!("/api/v1/organizations/{org}/membership-applications/{app}/approve"),
+            admin,
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    /// Adds a member (new user) and returns (user token, member id).
+    pub async fn add_member(
+        &self,
+        admin: &str,
+        org: &str,
+        email: &str,
+        is_farmer: bool,
+    ) -> (String, String) {
+        let (token, app) = self.apply_as_new_user(org, email, is_farmer).await;
+        let r = self.approve(admin, org, &app).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        (token, r.json()["member_id"].as_str().unwrap().to_owned())
+    }
+}

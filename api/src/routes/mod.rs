@@ -3,6 +3,8 @@
 pub mod audit;
 pub mod auth;
 pub mod health;
+pub mod membership;
+pub mod organizations;
 pub mod partners;
 
 use utoipa_actix_web::scope;
@@ -22,6 +24,29 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(partners::get_partner)
             .service(partners::rotate_secret)
             .service(partners::update_partner)
-            .service(audit::list_audit),
+            .service(audit::list_audit)
+            .service(organizations::create_organization)
+            .service(organizations::list_organizations)
+            .service(organizations::get_organization)
+            .service(organizations::update_organization)
+            .service(organizations::list_children)
+            .service(organizations::list_staff)
+            .service(organizations::add_staff)
+            .service(organizations::remove_staff)
+            .service(membership::apply)
+            .service(membership::list_applications)
+            .service(membership::approve)
+            .service(membership::reject)
+            .service(membership::list_members)
+            .service(membership::get_member)
+            .service(membership::change_member)
+            .service(membership::add_contribution)
+            .service(membership::add_transaction)
+            .service(membership::add_quantification)
+            .service(membership::account)
+            .service(membership::votes)
+            .service(membership::preview_surplus)
+            .service(membership::commit_surplus)
+            .service(membership::get_surplus),
     );
 }

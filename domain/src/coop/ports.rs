@@ -52,8 +52,8 @@ pub enum OrgWriteError {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RemoveStaffOutcome {
-    Removed,
+pub enum StaffChange {
+    Done,
     NotStaff,
     /// Removing the last admin would leave the organization unmanageable.
     LastAdmin,
@@ -70,9 +70,15 @@ pub trait OrgRepository: Send + Sync {
     fn update(&self, id: OrgId, patch: &OrgPatch) -> Result<Option<Organization>, OrgWriteError>;
     fn staff_role(&self, org: OrgId, user: UserId) -> Result<Option<StaffRole>, Unknown>;
     fn list_staff(&self, org: OrgId) -> Result<Vec<StaffMember>, Unknown>;
-    /// Adds or changes a staff member's role.
-    fn upsert_staff(&self, org: OrgId, user: UserId, role: StaffRole) -> Result<(), Unknown>;
-    fn remove_staff(&self, org: OrgId, user: UserId) -> Result<RemoveStaffOutcome, Unknown>;
+    /// Adds or changes a staff member's role (`LastAdmin` when it would
+    /// demote the last admin).
+    fn upsert_staff(
+        &self,
+        org: OrgId,
+        user: UserId,
+        role: StaffRole,
+    ) -> Result<StaffChange, Unknown>;
+    fn remove_staff(&self, org: OrgId, user: UserId) -> Result<StaffChange, Unknown>;
 }
 
 #[derive(Debug, Clone)]

@@ -93,6 +93,22 @@ pub struct ApplyInput {
     pub note: Option<String>,
 }
 
+#[derive(Debug, Clone)]
+pub struct ContributionInput {
+    pub amount_fen: i64,
+    pub form: String,
+    pub description: Option<String>,
+    pub contributed_on: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TransactionInput {
+    pub fiscal_year: i32,
+    pub amount_fen: i64,
+    pub source: String,
+    pub reference: Option<String>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MemberAction {
     Suspend,
@@ -511,7 +527,12 @@ impl CoopService {
         let (Some(user), Some(role), true) = (user, role, errors.is_empty()) else {
             return Err(errors.into());
         };
-        self.orgs.upsert_staff(org, user, role)?;
+        if self.orgs.upsert_staff(org, user, role)? == StaffChange::LastAdmin {
+            return Err(conflict(
+                "last_admin",
+                "the last admin of an organization cannot be demoted",
+            ));
+        }
         self.audit(
             viewer,
             "staff.added",
@@ -532,7 +553,7 @@ impl CoopService {
     ) -> Result<(), CoopError> {
         self.require_admin(org, viewer)?;
         match self.orgs.remove_staff(org, user)? {
-            RemoveStaffOutcome::Removed => {
+            StaffChange::Done => {
                 self.audit(
                     viewer,
                     "staff.removed",
@@ -543,8 +564,8 @@ impl CoopService {
                 );
                 Ok(())
             }
-            RemoveStaffOutcome::NotStaff => Err(CoopError::NotFound),
-            RemoveStaffOutcome::LastAdmin => Err(conflict(
+            StaffChange::NotStaff => Err(CoopError::NotFound),
+            StaffChange::LastAdmin => Err(conflict(
                 "last_admin",
                 "the last admin of an organization cannot be removed",
             )),
@@ -850,11 +871,15 @@ impl CoopService {
         viewer: &Viewer,
         org: OrgId,
         member: MemberId,
-        amount_fen: i64,
-        form: &str,
-        description: Option<&str>,
-        contributed_on: Option<NaiveDate>,
+        input: &ContributionInput,
     ) -> Result<Contribution, CoopError> {
+        let ContributionInput {
+            amount_fen,
+            form,
+            description,
+            contributed_on,
+        } = input;
+        let (amount_fen, contributed_on) = (*amount_fen, *contributed_on);
         self.require_staff(org, viewer)?;
         let mut errors = ValidationErrors::new();
         if amount_fen <= 0 {
@@ -878,7 +903,7 @@ impl CoopService {
         let c = NewContribution {
             amount: Fen(amount_fen),
             form,
-            description: description.map(str::to_owned),
+            description: description.clone(),
             contributed_on: on,
         };
         Self::written(
@@ -892,11 +917,15 @@ impl CoopService {
         viewer: &Viewer,
         org: OrgId,
         member: MemberId,
-        fiscal_year: i32,
-        amount_fen: i64,
-        source: &str,
-        reference: Option<&str>,
+        input: &TransactionInput,
     ) -> Result<(), CoopError> {
+        let TransactionInput {
+            fiscal_year,
+            amount_fen,
+            source,
+            reference,
+        } = input;
+        let (fiscal_year, amount_fen) = (*fiscal_year, *amount_fen);
         self.require_staff(org, viewer)?;
         let mut errors = ValidationErrors::new();
         check_year(fiscal_year, &mut errors);
@@ -914,7 +943,7 @@ impl CoopService {
             fiscal_year,
             amount: Fen(amount_fen),
             source,
-            reference: reference.map(str::to_owned),
+            reference: reference.clone(),
         };
         Self::written(
             self.members

@@ -1,0 +1,15 @@
+DROP TABLE IF EXISTS surplus_allocations;
+DROP TABLE IF EXISTS surplus_distributions;
+DROP TABLE IF EXISTS journal_lines;
+DROP TABLE IF EXISTS journal_entries;
+DROP TABLE IF EXISTS ledger_accounts;
+DROP FUNCTION IF EXISTS forbid_mutation();
+DROP FUNCTION IF EXISTS journal_entry_balances();
+DROP TABLE IF EXISTS member_transactions;
+DROP TABLE IF EXISTS member_quantifications;
+DROP TABLE IF EXISTS capital_contributions;
+DROP TABLE IF EXISTS member_events;
+DROP TABLE IF EXISTS members;
+DROP TABLE IF EXISTS membership_applications;
+DROP TABLE IF EXISTS organization_staff;
+DROP TABLE IF EXISTS organizations;
