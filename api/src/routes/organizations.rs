@@ -55,7 +55,7 @@ pub struct CreateOrganizationRequest {
     #[schema(example = "合心镇甜瓜专业合作社")]
     pub name: String,
     /// 统一社会信用代码 (GB 32100, check character verified; `93…` for farmer cooperatives)
-    #[schema(example = "93220106MA0Y3XXX0X")]
+    #[schema(example = "93220106MA0Y3XXX0T")]
     pub credit_code: String,
     /// GB/T 2260 county code (6 digits), optionally 9 or 12 digits
     #[schema(example = "220106")]
