@@ -112,6 +112,23 @@ impl FromRequest for AuthUser {
     }
 }
 
+/// An optional user: no `Authorization` header → `None`; a header that does
+/// not carry a valid user token → 401.
+#[derive(Debug, Clone, Copy)]
+pub struct OptionalUser(pub Option<AuthUser>);
+
+impl FromRequest for OptionalUser {
+    type Error = ApiError;
+    type Future = Fut<Self>;
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        if req.headers().get(header::AUTHORIZATION).is_none() {
+            return Box::pin(async { Ok(OptionalUser(None)) });
+        }
+        let fut = AuthUser::from_request(req, payload);
+        Box::pin(async move { fut.await.map(|u| OptionalUser(Some(u))) })
+    }
+}
+
 /// A platform administrator.
 #[derive(Debug, Clone, Copy)]
 pub struct PlatformAdmin(pub UserId);

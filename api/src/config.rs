@@ -56,6 +56,10 @@ pub struct Settings {
     pub migrate_on_start: bool,
     pub auth: AuthSettings,
     pub rate_limit: RateLimitSettings,
+    /// Cache listing reads in Redis.
+    pub listing_cache: bool,
+    /// Add the 1-second in-process tier in front of Redis.
+    pub listing_cache_local: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -226,6 +230,8 @@ impl Settings {
                 bootstrap_admin_email: r.raw("BOOTSTRAP_ADMIN_EMAIL"),
                 bootstrap_admin_password: r.raw("BOOTSTRAP_ADMIN_PASSWORD").map(SecretString::from),
             },
+            listing_cache: r.parse("LISTING_CACHE", true),
+            listing_cache_local: r.parse("LISTING_CACHE_LOCAL", true),
             rate_limit: RateLimitSettings {
                 window: Duration::from_secs(r.parse("RATE_LIMIT_WINDOW_SECS", 60)),
                 per_ip: r.parse("RATE_LIMIT_PER_IP", 30),

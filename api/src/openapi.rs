@@ -25,6 +25,7 @@ Money is integer fen (CNY). Errors are application/problem+json with a stable `c
         (name = "organizations", description = "Organizations in a tree, and their staff"),
         (name = "membership", description = "Membership register, share capital, member accounts, votes"),
         (name = "surplus", description = "Surplus distribution (盈余分配)"),
+        (name = "catalog", description = "Categories, listings, search, hot lists, storefronts, partner catalog feed"),
     )
 )]
 pub struct ApiDoc;

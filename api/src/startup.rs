@@ -14,13 +14,16 @@ use infra::mail::LettreMailer;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
+use domain::catalog::CatalogService;
 use domain::coop::CoopService;
 use domain::identity::IdentityService;
+use infra::catalog::PgListingRepository;
 use infra::coop::{PgMembershipRepository, PgOrgRepository};
 use infra::identity::{
     Argon2Hasher, JwtCodec, PgAuditRepository, PgPartnerRepository, PgRefreshTokenRepository,
     PgUserRepository, Sha256Secrets,
 };
+use infra::listing_cache::ListingCache;
 use infra::rate_limit::RateLimiter;
 use secrecy::ExposeSecret;
 
@@ -91,6 +94,19 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         users: identity.users.clone(),
         audit: identity.audit.clone(),
     };
+    let catalog = CatalogService {
+        listings: Arc::new(PgListingRepository {
+            pool: pool.clone(),
+            read_pool: read_pool.clone(),
+        }),
+        orgs: coop.orgs.clone(),
+        members: coop.members.clone(),
+    };
+    let listing_cache = Arc::new(ListingCache::new(
+        cache.clone(),
+        settings.listing_cache,
+        settings.listing_cache_local,
+    ));
     let rate_limiter = RateLimiter::new(cache.clone(), settings.rate_limit.window);
     Ok(AppState {
         settings,
@@ -100,6 +116,8 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         mailer,
         identity,
         coop,
+        catalog,
+        listing_cache,
         rate_limiter,
     })
 }
@@ -117,6 +135,7 @@ pub fn build(settings: Settings) -> anyhow::Result<Application> {
     let addr = listener.local_addr()?;
     let state = web::Data::new(build_state(settings)?);
     bootstrap_admin(&state)?;
+    state.listing_cache.spawn_maintenance();
     let server = serve(state.clone(), listener)?;
     Ok(Application {
         server,

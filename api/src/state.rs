@@ -2,11 +2,13 @@
 
 use std::sync::Arc;
 
+use domain::catalog::CatalogService;
 use domain::coop::CoopService;
 use domain::identity::IdentityService;
 use domain::mail::Mailer;
 use infra::cache::RedisCache;
 use infra::db::PgPool;
+use infra::listing_cache::ListingCache;
 use infra::rate_limit::RateLimiter;
 
 use crate::config::Settings;
@@ -21,5 +23,7 @@ pub struct AppState {
     pub mailer: Arc<dyn Mailer>,
     pub identity: IdentityService,
     pub coop: CoopService,
+    pub catalog: CatalogService,
+    pub listing_cache: Arc<ListingCache>,
     pub rate_limiter: RateLimiter,
 }

@@ -156,4 +156,88 @@ impl RedisCache {
         })
         .await
     }
+
+    /// Values of several keys in one round trip.
+    pub async fn mget(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, CacheError> {
+        let keys: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
+        self.run(|mut c| async move {
+            redis::cmd("MGET")
+                .arg(keys)
+                .query_async::<Vec<Option<Vec<u8>>>>(&mut c)
+                .await
+        })
+        .await
+    }
+
+    /// Sets `key` only while `gen_key` still holds `expected_gen` (absent
+    /// counts as `None`): a fill computed from a read that raced with a
+    /// write is dropped instead of caching stale data.
+    pub async fn set_if_generation(
+        &self,
+        key: &str,
+        gen_key: &str,
+        expected_gen: Option<&[u8]>,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, CacheError> {
+        let (key, gen_key) = (self.key(key), self.key(gen_key));
+        let expected = expected_gen.map(<[u8]>::to_vec).unwrap_or_default();
+        let value = value.to_vec();
+        let secs = ttl.as_secs().max(1);
+        self.run(|mut c| async move {
+            let script = redis::Script::new(
+                r"local g = redis.call('GET', KEYS[2]) or ''
+                  if g == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1 end
+                  return 0",
+            );
+            script
+                .key(key)
+                .key(gen_key)
+                .arg(expected)
+                .arg(value)
+                .arg(secs)
+                .invoke_async::<i64>(&mut c)
+                .await
+        })
+        .await
+        .map(|n| n == 1)
+    }
+
+    /// Atomically bumps `gen_keys`, deletes `keys` and publishes `message`
+    /// on `channel` (all namespaced).
+    pub async fn invalidate(
+        &self,
+        keys: &[String],
+        gen_keys: &[String],
+        channel: &str,
+        message: &str,
+    ) -> Result<(), CacheError> {
+        let keys: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
+        let gens: Vec<String> = gen_keys.iter().map(|k| self.key(k)).collect();
+        let channel = self.key(channel);
+        let message = message.to_owned();
+        self.run(|mut c| async move {
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            for g in &gens {
+                pipe.cmd("INCR").arg(g).ignore();
+                pipe.cmd("EXPIRE").arg(g).arg(86_400).ignore();
+            }
+            if !keys.is_empty() {
+                pipe.cmd("DEL").arg(&keys).ignore();
+            }
+            pipe.cmd("PUBLISH").arg(&channel).arg(&message).ignore();
+            pipe.query_async::<()>(&mut c).await
+        })
+        .await
+    }
+
+    /// A client for a dedicated pub/sub connection, and the namespaced channel.
+    pub fn pubsub_target(&self, channel: &str) -> Option<(redis::Client, String)> {
+        self.client.clone().map(|c| (c, self.key(channel)))
+    }
+
+    pub fn op_timeout(&self) -> Duration {
+        self.op_timeout
+    }
 }

@@ -2,10 +2,12 @@
 //! SQL lives only in this crate.
 
 pub mod cache;
+pub mod catalog;
 pub mod coop;
 pub mod db;
 pub mod identity;
 pub mod ledger;
+pub mod listing_cache;
 pub mod mail;
 pub mod rate_limit;
 pub mod schema;

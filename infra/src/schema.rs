@@ -30,6 +30,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    categories (id) {
+        id -> Uuid,
+        parent_id -> Nullable<Uuid>,
+        code -> Text,
+        name -> Text,
+        sort -> Int4,
+    }
+}
+
+diesel::table! {
     journal_entries (id) {
         id -> Uuid,
         description -> Text,
@@ -55,6 +65,43 @@ diesel::table! {
         name -> Text,
         kind -> Text,
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    listings (id) {
+        id -> Uuid,
+        seller_id -> Uuid,
+        supplier_member_id -> Nullable<Uuid>,
+        title -> Text,
+        description -> Text,
+        category_id -> Uuid,
+        variety -> Text,
+        grade -> Text,
+        unit_label -> Text,
+        unit_weight_grams -> Int4,
+        price_fen -> Int8,
+        tier_prices -> Jsonb,
+        min_order_qty -> Int4,
+        stock -> Int4,
+        origin_region_code -> Text,
+        harvest_date -> Nullable<Date>,
+        shelf_life_days -> Nullable<Int4>,
+        storage -> Text,
+        certifications -> Jsonb,
+        cert_kinds -> Array<Nullable<Text>>,
+        trace_batch_code -> Nullable<Text>,
+        images -> Jsonb,
+        sale_mode -> Text,
+        ship_from_date -> Nullable<Date>,
+        group_target_qty -> Nullable<Int4>,
+        group_deadline -> Nullable<Timestamptz>,
+        status -> Text,
+        version -> Int4,
+        sold_qty -> Int8,
+        search_terms -> Array<Nullable<Text>>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -228,6 +275,9 @@ diesel::joinable!(capital_contributions -> organizations (organization_id));
 diesel::joinable!(capital_contributions -> users (recorded_by));
 diesel::joinable!(journal_lines -> journal_entries (entry_id));
 diesel::joinable!(journal_lines -> ledger_accounts (account_id));
+diesel::joinable!(listings -> categories (category_id));
+diesel::joinable!(listings -> members (supplier_member_id));
+diesel::joinable!(listings -> organizations (seller_id));
 diesel::joinable!(member_events -> members (member_id));
 diesel::joinable!(member_events -> membership_applications (application_id));
 diesel::joinable!(member_events -> organizations (organization_id));
@@ -253,9 +303,11 @@ diesel::joinable!(surplus_distributions -> users (committed_by));
 diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     capital_contributions,
+    categories,
     journal_entries,
     journal_lines,
     ledger_accounts,
+    listings,
     member_events,
     member_quantifications,
     member_transactions,

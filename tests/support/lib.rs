@@ -423,3 +423,144 @@ impl TestApp {
         (token, r.json()["member_id"].as_str().unwrap().to_owned())
     }
 }
+
+/// A private redis-server for tests that stop, kill and restart Redis
+/// without disturbing the shared one.
+pub struct RedisProcess {
+    pub port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl RedisProcess {
+    pub fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut r = Self { port, child: None };
+        r.spawn();
+        r
+    }
+
+    fn spawn(&mut self) {
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server on PATH (scripts/dev installs it)");
+        self.child = Some(child);
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        panic!("redis-server did not start on {}", self.port);
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    fn signal(&self, sig: &str) {
+        if let Some(c) = &self.child {
+            std::process::Command::new("kill")
+                .args([sig, &c.id().to_string()])
+                .status()
+                .unwrap();
+        }
+    }
+
+    /// SIGKILL: the server and its data are gone.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    /// SIGSTOP: the server keeps its data but answers nothing.
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    /// Keys matching `pattern` (through redis-cli).
+    pub fn keys(&self, pattern: &str) -> Vec<String> {
+        let out = std::process::Command::new("redis-cli")
+            .args(["-p", &self.port.to_string(), "--raw", "keys", pattern])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+impl Drop for RedisProcess {
+    fn drop(&mut self) {
+        self.thaw();
+        self.kill();
+    }
+}
+
+impl TestApp {
+    /// Id of the first sub-category of the top-level category `code`.
+    pub async fn category(&self, code: &str) -> String {
+        let cats = self.get("/api/v1/categories").await.json();
+        let top = cats["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["code"] == code)
+            .unwrap()
+            .clone();
+        top["children"][0]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates and publishes a listing for `seller`, `extra` overriding the
+    /// defaults; returns its JSON.
+    pub async fn listing(&self, token: &str, seller: &str, extra: Value) -> Value {
+        let mut body = serde_json::json!({
+            "seller_id": seller, "title": "合心甜瓜 5kg箱", "category_id": self.category("fruit").await,
+            "variety": "羊角蜜", "grade": "grade_1", "unit_label": "5kg箱", "unit_weight_grams": 5000,
+            "price_fen": 6800, "tier_prices": [{"min_qty": 10, "price_fen": 6200}, {"min_qty": 50, "price_fen": 5800}],
+            "stock": 300, "origin_region_code": "220106", "storage": "chilled", "sale_mode": "spot"
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let r = self.post_auth("/api/v1/listings", token, &body).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let id = r.json()["id"].as_str().unwrap().to_owned();
+        let r = self
+            .post_auth(
+                &format!("/api/v1/listings/{id}/publish"),
+                token,
+                &serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.json()
+    }
+}

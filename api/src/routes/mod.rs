@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod catalog;
 pub mod health;
 pub mod membership;
 pub mod organizations;
@@ -47,6 +48,17 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(membership::votes)
             .service(membership::preview_surplus)
             .service(membership::commit_surplus)
-            .service(membership::get_surplus),
+            .service(membership::get_surplus)
+            .service(catalog::categories)
+            .service(catalog::create_listing)
+            .service(catalog::search_listings)
+            .service(catalog::hot_listings)
+            .service(catalog::get_listing)
+            .service(catalog::update_listing)
+            .service(catalog::publish_listing)
+            .service(catalog::pause_listing)
+            .service(catalog::archive_listing)
+            .service(catalog::storefront)
+            .service(catalog::catalog_changes),
     );
 }

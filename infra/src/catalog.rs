@@ -1,0 +1,403 @@
+//! Postgres adapter of the catalog.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::dsl::sql;
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::result::Error as DieselError;
+use diesel::sql_types::{Bool, Text};
+use domain::catalog::*;
+use domain::coop::{MemberId, OrgId};
+use domain::money::Fen;
+use domain::region::RegionCode;
+use uuid::Uuid;
+
+use crate::db::{get_conn, PgPool};
+use crate::schema::{categories, listings};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = listings)]
+#[diesel(check_for_backend(Pg))]
+struct ListingRow {
+    id: Uuid,
+    seller_id: Uuid,
+    supplier_member_id: Option<Uuid>,
+    title: String,
+    description: String,
+    category_id: Uuid,
+    variety: String,
+    grade: String,
+    unit_label: String,
+    unit_weight_grams: i32,
+    price_fen: i64,
+    tier_prices: serde_json::Value,
+    min_order_qty: i32,
+    stock: i32,
+    origin_region_code: String,
+    harvest_date: Option<NaiveDate>,
+    shelf_life_days: Option<i32>,
+    storage: String,
+    certifications: serde_json::Value,
+    trace_batch_code: Option<String>,
+    images: serde_json::Value,
+    sale_mode: String,
+    ship_from_date: Option<NaiveDate>,
+    group_target_qty: Option<i32>,
+    group_deadline: Option<DateTime<Utc>>,
+    status: String,
+    version: i32,
+    sold_qty: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+fn bad(e: impl std::fmt::Display) -> DieselError {
+    DieselError::DeserializationError(e.to_string().into())
+}
+
+impl ListingRow {
+    fn into_domain(self) -> Result<Listing, DieselError> {
+        let sale = match self.sale_mode.as_str() {
+            "presale" => SaleTerms::Presale {
+                ship_from: self
+                    .ship_from_date
+                    .ok_or_else(|| bad("presale without ship_from_date"))?,
+            },
+            "group_buy" => SaleTerms::GroupBuy {
+                target_qty: self
+                    .group_target_qty
+                    .ok_or_else(|| bad("group buy without target"))?,
+                deadline: self
+                    .group_deadline
+                    .ok_or_else(|| bad("group buy without deadline"))?,
+            },
+            _ => SaleTerms::Spot,
+        };
+        Ok(Listing {
+            id: ListingId(self.id),
+            seller_id: OrgId(self.seller_id),
+            fields: ListingFields {
+                supplier_member_id: self.supplier_member_id.map(MemberId),
+                title: self.title,
+                description: self.description,
+                category_id: CategoryId(self.category_id),
+                variety: self.variety,
+                grade: self.grade.parse().map_err(bad)?,
+                unit_label: self.unit_label,
+                unit_weight_grams: self.unit_weight_grams,
+                price: Fen(self.price_fen),
+                tier_prices: serde_json::from_value(self.tier_prices).map_err(bad)?,
+                min_order_qty: self.min_order_qty,
+                stock: self.stock,
+                origin_region_code: RegionCode::parse(&self.origin_region_code).map_err(bad)?,
+                harvest_date: self.harvest_date,
+                shelf_life_days: self.shelf_life_days,
+                storage: self.storage.parse().map_err(bad)?,
+                certifications: serde_json::from_value(self.certifications).map_err(bad)?,
+                trace_batch_code: self.trace_batch_code,
+                images: serde_json::from_value(self.images).map_err(bad)?,
+                sale,
+            },
+            status: self.status.parse().map_err(bad)?,
+            version: self.version,
+            sold_qty: self.sold_qty,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+fn load(rows: Vec<ListingRow>) -> Result<Vec<Listing>, DieselError> {
+    rows.into_iter().map(ListingRow::into_domain).collect()
+}
+
+/// Column values for one listing's fields, shared by insert and update.
+macro_rules! field_values {
+    ($f:expr, $status:expr) => {{
+        let f: &ListingFields = $f;
+        let (ship, target, deadline) = match &f.sale {
+            SaleTerms::Spot => (None, None, None),
+            SaleTerms::Presale { ship_from } => (Some(*ship_from), None, None),
+            SaleTerms::GroupBuy {
+                target_qty,
+                deadline,
+            } => (None, Some(*target_qty), Some(*deadline)),
+        };
+        (
+            (
+                listings::supplier_member_id.eq(f.supplier_member_id.map(|m| m.0)),
+                listings::title.eq(f.title.clone()),
+                listings::description.eq(f.description.clone()),
+                listings::category_id.eq(f.category_id.0),
+                listings::variety.eq(f.variety.clone()),
+                listings::grade.eq(f.grade.as_str()),
+                listings::unit_label.eq(f.unit_label.clone()),
+                listings::unit_weight_grams.eq(f.unit_weight_grams),
+                listings::price_fen.eq(f.price.0),
+                listings::tier_prices.eq(serde_json::to_value(&f.tier_prices).unwrap_or_default()),
+                listings::min_order_qty.eq(f.min_order_qty),
+                listings::stock.eq(f.stock),
+            ),
+            (
+                listings::origin_region_code.eq(f.origin_region_code.as_str().to_owned()),
+                listings::harvest_date.eq(f.harvest_date),
+                listings::shelf_life_days.eq(f.shelf_life_days),
+                listings::storage.eq(f.storage.as_str()),
+                listings::certifications
+                    .eq(serde_json::to_value(&f.certifications).unwrap_or_default()),
+                listings::cert_kinds.eq(f
+                    .certifications
+                    .iter()
+                    .map(|c| c.kind.as_str().to_owned())
+                    .collect::<Vec<String>>()),
+                listings::trace_batch_code.eq(f.trace_batch_code.clone()),
+                listings::images.eq(serde_json::to_value(&f.images).unwrap_or_default()),
+                listings::sale_mode.eq(f.sale.mode().as_str()),
+                listings::ship_from_date.eq(ship),
+                listings::group_target_qty.eq(target),
+                listings::group_deadline.eq(deadline),
+            ),
+            (
+                listings::status.eq($status.as_str()),
+                listings::search_terms.eq(index_terms(&f.title, &f.variety)),
+            ),
+        )
+    }};
+}
+
+pub struct PgListingRepository {
+    pub pool: PgPool,
+    /// Replica (or the primary) for searches and hot lists.
+    pub read_pool: PgPool,
+}
+
+/// Escapes LIKE metacharacters.
+fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+impl ListingRepository for PgListingRepository {
+    fn categories(&self) -> Result<Vec<Category>, Unknown> {
+        let mut conn = get_conn(&self.read_pool)?;
+        let rows: Vec<(Uuid, Option<Uuid>, String, String)> = categories::table
+            .select((
+                categories::id,
+                categories::parent_id,
+                categories::code,
+                categories::name,
+            ))
+            .order((
+                categories::parent_id.asc().nulls_first(),
+                categories::sort.asc(),
+            ))
+            .load(&mut conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, parent, code, name)| Category {
+                id: CategoryId(id),
+                parent_id: parent.map(CategoryId),
+                code,
+                name,
+            })
+            .collect())
+    }
+
+    fn create(&self, seller: OrgId, f: &ListingFields) -> Result<Listing, Unknown> {
+        let mut conn = get_conn(&self.pool)?;
+        let row = diesel::insert_into(listings::table)
+            .values((
+                listings::id.eq(ListingId::new().0),
+                listings::seller_id.eq(seller.0),
+                field_values!(f, ListingStatus::Draft),
+            ))
+            .returning(ListingRow::as_returning())
+            .get_result(&mut conn)?;
+        Ok(row.into_domain()?)
+    }
+
+    fn find(&self, id: ListingId) -> Result<Option<Listing>, Unknown> {
+        let mut conn = get_conn(&self.pool)?;
+        let row = listings::table
+            .find(id.0)
+            .select(ListingRow::as_select())
+            .first(&mut conn)
+            .optional()?;
+        Ok(row.map(ListingRow::into_domain).transpose()?)
+    }
+
+    fn update(
+        &self,
+        id: ListingId,
+        expected: Option<i32>,
+        change: ListingChange<'_>,
+    ) -> Result<UpdateOutcome, Unknown> {
+        let mut conn = get_conn(&self.pool)?;
+        Ok(conn.transaction::<_, DieselError, _>(|conn| {
+            let row = listings::table
+                .find(id.0)
+                .select(ListingRow::as_select())
+                .for_update()
+                .first(conn)
+                .optional()?;
+            let Some(current) = row.map(ListingRow::into_domain).transpose()? else {
+                return Ok(UpdateOutcome::NotFound);
+            };
+            if expected.is_some_and(|v| v != current.version) {
+                return Ok(UpdateOutcome::Stale {
+                    current: current.version,
+                });
+            }
+            let (fields, status) = match change(&current) {
+                Ok(x) => x,
+                Err(e) => return Ok(UpdateOutcome::Refused(e)),
+            };
+            let row = diesel::update(listings::table.find(id.0))
+                .set((
+                    field_values!(&fields, status),
+                    listings::version.eq(listings::version + 1),
+                ))
+                .returning(ListingRow::as_returning())
+                .get_result(conn)?;
+            Ok(UpdateOutcome::Updated(Box::new(row.into_domain()?)))
+        })?)
+    }
+
+    fn search(&self, q: &SearchQuery) -> Result<Vec<Listing>, Unknown> {
+        let category_ids: Option<Vec<Uuid>> = match q.category {
+            None => None,
+            Some(c) => {
+                let all = self.categories()?;
+                let mut ids = vec![c.0];
+                let mut frontier = vec![c];
+                while let Some(p) = frontier.pop() {
+                    for child in all.iter().filter(|x| x.parent_id == Some(p)) {
+                        ids.push(child.id.0);
+                        frontier.push(child.id);
+                    }
+                }
+                Some(ids)
+            }
+        };
+        let mut conn = get_conn(&self.read_pool)?;
+        let statuses: Vec<&str> = q.statuses.iter().map(|s| s.as_str()).collect();
+        let mut query = listings::table
+            .select(ListingRow::as_select())
+            .filter(listings::status.eq_any(statuses))
+            .into_boxed();
+        if let Some((terms, raw)) = &q.text {
+            query = query
+                .filter(listings::search_terms.contains(terms.clone()))
+                .filter(
+                    sql::<Bool>("(lower(title) || ' ' || lower(variety)) LIKE ")
+                        .bind::<Text, _>(format!("%{}%", like_escape(&raw.to_lowercase())))
+                        .sql(" ESCAPE '\\'"),
+                );
+        }
+        if let Some(ids) = category_ids {
+            query = query.filter(listings::category_id.eq_any(ids));
+        }
+        if let Some(prefix) = &q.region_prefix {
+            query = query.filter(listings::origin_region_code.like(format!("{prefix}%")));
+        }
+        if let Some(kind) = q.certification {
+            query = query.filter(listings::cert_kinds.contains(vec![kind.as_str().to_owned()]));
+        }
+        if let Some(g) = q.grade {
+            query = query.filter(listings::grade.eq(g.as_str()));
+        }
+        if let Some(lo) = q.min_price {
+            query = query.filter(listings::price_fen.ge(lo.0));
+        }
+        if let Some(hi) = q.max_price {
+            query = query.filter(listings::price_fen.le(hi.0));
+        }
+        if let Some(m) = q.sale_mode {
+            query = query.filter(listings::sale_mode.eq(m.as_str()));
+        }
+        if let Some(s) = q.seller_id {
+            query = query.filter(listings::seller_id.eq(s.0));
+        }
+        query = match (q.sort, q.after) {
+            (Sort::Newest, after) => {
+                if let Some(c) = after {
+                    query = query.filter(listings::id.lt(c.id.0));
+                }
+                query.order(listings::id.desc())
+            }
+            (Sort::PriceAsc, after) => {
+                if let Some(c) = after {
+                    query = query.filter(
+                        listings::price_fen
+                            .gt(c.key)
+                            .or(listings::price_fen.eq(c.key).and(listings::id.gt(c.id.0))),
+                    );
+                }
+                query.order((listings::price_fen.asc(), listings::id.asc()))
+            }
+            (Sort::PriceDesc, after) => {
+                if let Some(c) = after {
+                    query = query.filter(
+                        listings::price_fen
+                            .lt(c.key)
+                            .or(listings::price_fen.eq(c.key).and(listings::id.lt(c.id.0))),
+                    );
+                }
+                query.order((listings::price_fen.desc(), listings::id.desc()))
+            }
+            (Sort::Popular, after) => {
+                if let Some(c) = after {
+                    query = query.filter(
+                        listings::sold_qty
+                            .lt(c.key)
+                            .or(listings::sold_qty.eq(c.key).and(listings::id.lt(c.id.0))),
+                    );
+                }
+                query.order((listings::sold_qty.desc(), listings::id.desc()))
+            }
+        };
+        let rows = query.limit(q.limit).load(&mut conn)?;
+        Ok(load(rows)?)
+    }
+
+    fn hot(&self, region_prefix: Option<&str>, limit: i64) -> Result<Vec<Listing>, Unknown> {
+        let mut conn = get_conn(&self.read_pool)?;
+        let mut query = listings::table
+            .select(ListingRow::as_select())
+            .filter(listings::status.eq("active"))
+            .into_boxed();
+        if let Some(prefix) = region_prefix {
+            query = query.filter(listings::origin_region_code.like(format!("{prefix}%")));
+        }
+        let rows = query
+            .order((listings::sold_qty.desc(), listings::id.desc()))
+            .limit(limit)
+            .load(&mut conn)?;
+        Ok(load(rows)?)
+    }
+
+    fn changes(
+        &self,
+        after: Option<(DateTime<Utc>, ListingId)>,
+        limit: i64,
+    ) -> Result<Vec<Listing>, Unknown> {
+        let mut conn = get_conn(&self.read_pool)?;
+        let mut query = listings::table
+            .select(ListingRow::as_select())
+            .filter(listings::status.ne("draft"))
+            .into_boxed();
+        if let Some((at, id)) = after {
+            query = query.filter(
+                listings::updated_at
+                    .gt(at)
+                    .or(listings::updated_at.eq(at).and(listings::id.gt(id.0))),
+            );
+        }
+        let rows = query
+            .order((listings::updated_at.asc(), listings::id.asc()))
+            .limit(limit)
+            .load(&mut conn)?;
+        Ok(load(rows)?)
+    }
+}
