@@ -22,7 +22,7 @@ echo "[bench] cargo build --release"
 cargo build --release --quiet --bin coopmart
 
 # A database of its own so benchmark data never mixes with dev data.
-BENCH_DB=coopmart_bench
+export BENCH_DB=coopmart_bench
 PGPASSWORD=coopmart psql -h 127.0.0.1 -p "${COOPMART_PG_PORT:-55432}" -U coopmart -d postgres -tAq \
   -c "SELECT 1 FROM pg_database WHERE datname='$BENCH_DB'" | grep -q 1 ||
   PGPASSWORD=coopmart psql -h 127.0.0.1 -p "${COOPMART_PG_PORT:-55432}" -U coopmart -d postgres -q -c "CREATE DATABASE $BENCH_DB"

@@ -4,6 +4,7 @@
 //! coopmart [serve]   run the HTTP API (default)
 //! coopmart migrate   apply pending migrations and exit
 //! coopmart seed      load demo data (idempotent)
+//! coopmart seed-bench N   at least N listings for benchmarks
 //! coopmart openapi   print the OpenAPI document (see openapi/openapi.json)
 //! ```
 
@@ -31,8 +32,9 @@ fn main() -> ExitCode {
         "serve" => serve(settings),
         "migrate" => migrate(&settings),
         "seed" => seed(settings),
+        "seed-bench" => seed_bench(settings),
         other => {
-            eprintln!("unknown command {other:?}; expected serve, migrate, seed or openapi");
+            eprintln!("unknown command {other:?}; expected serve, migrate, seed, seed-bench or openapi");
             return ExitCode::from(2);
         }
     };
@@ -56,6 +58,15 @@ fn seed(settings: Settings) -> anyhow::Result<()> {
     let state = api::startup::build_state(settings)?;
     api::startup::bootstrap_admin(&state)?;
     api::seed::run(&state)
+}
+
+/// `coopmart seed-bench N`: at least N active listings for benchmarks.
+fn seed_bench(settings: Settings) -> anyhow::Result<()> {
+    let n: usize = std::env::args().nth(2).and_then(|n| n.parse().ok()).unwrap_or(10_000);
+    let state = api::startup::build_state(settings)?;
+    let written = api::seed::bench_listings(&state, n)?;
+    tracing::info!(written, target = n, "benchmark listings ready");
+    Ok(())
 }
 
 fn serve(settings: Settings) -> anyhow::Result<()> {

@@ -217,6 +217,24 @@ impl ListingRepository for PgListingRepository {
         Ok(row.into_domain()?)
     }
 
+    fn import(&self, seller: OrgId, all: &[ListingFields], status: ListingStatus) -> Result<usize, Unknown> {
+        let mut conn = get_conn(&self.pool)?;
+        let mut written = 0;
+        for chunk in all.chunks(500) {
+            let rows: Vec<_> = chunk
+                .iter()
+                .map(|f| (listings::id.eq(ListingId::new().0), listings::seller_id.eq(seller.0), field_values!(f, status)))
+                .collect();
+            written += diesel::insert_into(listings::table).values(rows).execute(&mut conn)?;
+        }
+        Ok(written)
+    }
+
+    fn count_for_seller(&self, seller: OrgId) -> Result<i64, Unknown> {
+        let mut conn = get_conn(&self.pool)?;
+        Ok(listings::table.filter(listings::seller_id.eq(seller.0)).count().get_result(&mut conn)?)
+    }
+
     fn find(&self, id: ListingId) -> Result<Option<Listing>, Unknown> {
         let mut conn = get_conn(&self.pool)?;
         let row = listings::table

@@ -94,6 +94,11 @@ pub type ListingChange<'a> =
 pub trait ListingRepository: Send + Sync {
     fn categories(&self) -> Result<Vec<Category>, Unknown>;
     fn create(&self, seller: OrgId, fields: &ListingFields) -> Result<Listing, Unknown>;
+    /// Bulk import (demo data, benchmarks): inserts validated listings with
+    /// `status` in batches; returns how many were written.
+    fn import(&self, seller: OrgId, listings: &[ListingFields], status: ListingStatus) -> Result<usize, Unknown>;
+    /// How many listings `seller` has.
+    fn count_for_seller(&self, seller: OrgId) -> Result<i64, Unknown>;
     fn find(&self, id: ListingId) -> Result<Option<Listing>, Unknown>;
     /// Under a row lock: checks `expected_version` (when given), runs
     /// `change`, stores the result and bumps the version.
