@@ -34,7 +34,9 @@ fn main() -> ExitCode {
         "seed" => seed(settings),
         "seed-bench" => seed_bench(settings),
         other => {
-            eprintln!("unknown command {other:?}; expected serve, migrate, seed, seed-bench or openapi");
+            eprintln!(
+                "unknown command {other:?}; expected serve, migrate, seed, seed-bench or openapi"
+            );
             return ExitCode::from(2);
         }
     };
@@ -62,7 +64,10 @@ fn seed(settings: Settings) -> anyhow::Result<()> {
 
 /// `coopmart seed-bench N`: at least N active listings for benchmarks.
 fn seed_bench(settings: Settings) -> anyhow::Result<()> {
-    let n: usize = std::env::args().nth(2).and_then(|n| n.parse().ok()).unwrap_or(10_000);
+    let n: usize = std::env::args()
+        .nth(2)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10_000);
     let state = api::startup::build_state(settings)?;
     let written = api::seed::bench_listings(&state, n)?;
     tracing::info!(written, target = n, "benchmark listings ready");

@@ -21,52 +21,284 @@ pub const DEMO_USERS: [(&str, &str, &str); 3] = [
 
 /// (name, variety, category code, unit label, unit grams, price fen, storage, shelf life days)
 const PRODUCTS: [(&str, &str, &str, &str, i32, i64, Storage, i32); 24] = [
-    ("甜瓜", "羊角蜜", "fruit.melon", "5kg箱", 5000, 6800, Storage::Chilled, 20),
-    ("哈密瓜", "西州蜜25号", "fruit.melon", "2个装", 4000, 5900, Storage::Ambient, 30),
-    ("苹果", "红富士", "fruit.apple_pear", "10斤箱", 5000, 5800, Storage::Chilled, 60),
-    ("香梨", "库尔勒香梨", "fruit.apple_pear", "5kg箱", 5000, 6900, Storage::Chilled, 60),
-    ("脐橙", "赣南脐橙", "fruit.citrus", "9斤箱", 4500, 4990, Storage::Ambient, 30),
-    ("蓝莓", "蓝丰", "fruit.berries", "125g×4盒", 500, 5900, Storage::Chilled, 10),
-    ("大米", "稻花香2号", "grain_oil.rice", "10kg袋", 10000, 12800, Storage::Ambient, 365),
-    ("小米", "黄金苗", "grain_oil.coarse_grains", "2.5kg袋", 2500, 3900, Storage::Ambient, 365),
-    ("菜籽油", "压榨一级", "grain_oil.edible_oil", "5L桶", 4600, 8900, Storage::Ambient, 540),
-    ("黄豆", "东北大豆", "grain_oil.beans", "5kg袋", 5000, 4500, Storage::Ambient, 365),
-    ("西红柿", "粉果", "vegetables.solanaceous", "5斤箱", 2500, 2600, Storage::Chilled, 10),
-    ("土豆", "荷兰十五", "vegetables.root", "10斤袋", 5000, 1990, Storage::Ambient, 60),
-    ("大白菜", "秋白菜", "vegetables.leafy", "3棵", 6000, 1500, Storage::Ambient, 20),
-    ("大蒜", "紫皮蒜", "vegetables.allium", "5斤袋", 2500, 3500, Storage::Ambient, 180),
-    ("黑猪肉", "五花肉", "livestock_poultry.pork", "1kg", 1000, 6800, Storage::Frozen, 180),
-    ("土鸡蛋", "散养", "livestock_poultry.eggs", "30枚", 1500, 3990, Storage::Chilled, 30),
-    ("草鱼", "生态草鱼", "aquatic.freshwater_fish", "2.5kg条", 2500, 5500, Storage::Chilled, 3),
-    ("大闸蟹", "阳澄湖", "aquatic.shrimp_crab", "8只礼盒", 2000, 39800, Storage::Chilled, 5),
-    ("龙井茶", "龙井43", "tea.green_tea", "250g罐", 250, 29800, Storage::Ambient, 540),
-    ("红茶", "滇红", "tea.black_tea", "200g盒", 200, 12800, Storage::Ambient, 720),
-    ("香菇", "花菇", "fungi.shiitake", "500g袋", 500, 4800, Storage::Ambient, 365),
-    ("黑木耳", "东北秋耳", "fungi.wood_ear", "250g袋", 250, 3900, Storage::Ambient, 540),
-    ("有机肥", "生物有机肥", "farm_inputs.fertilizer", "40kg袋", 40000, 6500, Storage::Ambient, 720),
-    ("玉米种子", "郑单958", "farm_inputs.seeds", "5kg袋", 5000, 9800, Storage::Ambient, 365),
+    (
+        "甜瓜",
+        "羊角蜜",
+        "fruit.melon",
+        "5kg箱",
+        5000,
+        6800,
+        Storage::Chilled,
+        20,
+    ),
+    (
+        "哈密瓜",
+        "西州蜜25号",
+        "fruit.melon",
+        "2个装",
+        4000,
+        5900,
+        Storage::Ambient,
+        30,
+    ),
+    (
+        "苹果",
+        "红富士",
+        "fruit.apple_pear",
+        "10斤箱",
+        5000,
+        5800,
+        Storage::Chilled,
+        60,
+    ),
+    (
+        "香梨",
+        "库尔勒香梨",
+        "fruit.apple_pear",
+        "5kg箱",
+        5000,
+        6900,
+        Storage::Chilled,
+        60,
+    ),
+    (
+        "脐橙",
+        "赣南脐橙",
+        "fruit.citrus",
+        "9斤箱",
+        4500,
+        4990,
+        Storage::Ambient,
+        30,
+    ),
+    (
+        "蓝莓",
+        "蓝丰",
+        "fruit.berries",
+        "125g×4盒",
+        500,
+        5900,
+        Storage::Chilled,
+        10,
+    ),
+    (
+        "大米",
+        "稻花香2号",
+        "grain_oil.rice",
+        "10kg袋",
+        10000,
+        12800,
+        Storage::Ambient,
+        365,
+    ),
+    (
+        "小米",
+        "黄金苗",
+        "grain_oil.coarse_grains",
+        "2.5kg袋",
+        2500,
+        3900,
+        Storage::Ambient,
+        365,
+    ),
+    (
+        "菜籽油",
+        "压榨一级",
+        "grain_oil.edible_oil",
+        "5L桶",
+        4600,
+        8900,
+        Storage::Ambient,
+        540,
+    ),
+    (
+        "黄豆",
+        "东北大豆",
+        "grain_oil.beans",
+        "5kg袋",
+        5000,
+        4500,
+        Storage::Ambient,
+        365,
+    ),
+    (
+        "西红柿",
+        "粉果",
+        "vegetables.solanaceous",
+        "5斤箱",
+        2500,
+        2600,
+        Storage::Chilled,
+        10,
+    ),
+    (
+        "土豆",
+        "荷兰十五",
+        "vegetables.root",
+        "10斤袋",
+        5000,
+        1990,
+        Storage::Ambient,
+        60,
+    ),
+    (
+        "大白菜",
+        "秋白菜",
+        "vegetables.leafy",
+        "3棵",
+        6000,
+        1500,
+        Storage::Ambient,
+        20,
+    ),
+    (
+        "大蒜",
+        "紫皮蒜",
+        "vegetables.allium",
+        "5斤袋",
+        2500,
+        3500,
+        Storage::Ambient,
+        180,
+    ),
+    (
+        "黑猪肉",
+        "五花肉",
+        "livestock_poultry.pork",
+        "1kg",
+        1000,
+        6800,
+        Storage::Frozen,
+        180,
+    ),
+    (
+        "土鸡蛋",
+        "散养",
+        "livestock_poultry.eggs",
+        "30枚",
+        1500,
+        3990,
+        Storage::Chilled,
+        30,
+    ),
+    (
+        "草鱼",
+        "生态草鱼",
+        "aquatic.freshwater_fish",
+        "2.5kg条",
+        2500,
+        5500,
+        Storage::Chilled,
+        3,
+    ),
+    (
+        "大闸蟹",
+        "阳澄湖",
+        "aquatic.shrimp_crab",
+        "8只礼盒",
+        2000,
+        39800,
+        Storage::Chilled,
+        5,
+    ),
+    (
+        "龙井茶",
+        "龙井43",
+        "tea.green_tea",
+        "250g罐",
+        250,
+        29800,
+        Storage::Ambient,
+        540,
+    ),
+    (
+        "红茶",
+        "滇红",
+        "tea.black_tea",
+        "200g盒",
+        200,
+        12800,
+        Storage::Ambient,
+        720,
+    ),
+    (
+        "香菇",
+        "花菇",
+        "fungi.shiitake",
+        "500g袋",
+        500,
+        4800,
+        Storage::Ambient,
+        365,
+    ),
+    (
+        "黑木耳",
+        "东北秋耳",
+        "fungi.wood_ear",
+        "250g袋",
+        250,
+        3900,
+        Storage::Ambient,
+        540,
+    ),
+    (
+        "有机肥",
+        "生物有机肥",
+        "farm_inputs.fertilizer",
+        "40kg袋",
+        40000,
+        6500,
+        Storage::Ambient,
+        720,
+    ),
+    (
+        "玉米种子",
+        "郑单958",
+        "farm_inputs.seeds",
+        "5kg袋",
+        5000,
+        9800,
+        Storage::Ambient,
+        365,
+    ),
 ];
 
 const REGIONS: [&str; 20] = [
-    "220106", "650105", "330106", "230102", "370211", "530102", "610113", "350102", "430102", "510107", "130102", "410105", "640104",
-    "450102", "520102", "620102", "150102", "420106", "360102", "340102",
+    "220106", "650105", "330106", "230102", "370211", "530102", "610113", "350102", "430102",
+    "510107", "130102", "410105", "640104", "450102", "520102", "620102", "150102", "420106",
+    "360102", "340102",
 ];
 
 fn code(body: &str) -> anyhow::Result<String> {
-    let check = CreditCode::check_char(body).ok_or_else(|| anyhow::anyhow!("bad credit code body {body}"))?;
+    let check = CreditCode::check_char(body)
+        .ok_or_else(|| anyhow::anyhow!("bad credit code body {body}"))?;
     Ok(format!("{body}{check}"))
 }
 
 /// `n` realistic listings (Chinese produce names, real counties, some
 /// certified, a few presales and group buys), deterministic in `offset`.
-pub fn generate_listings(state: &AppState, n: usize, offset: usize) -> anyhow::Result<Vec<ListingFields>> {
-    let categories = state.catalog.categories().map_err(|e| anyhow::anyhow!("{e}"))?;
+pub fn generate_listings(
+    state: &AppState,
+    n: usize,
+    offset: usize,
+) -> anyhow::Result<Vec<ListingFields>> {
+    let categories = state
+        .catalog
+        .categories()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let today = Utc::now().date_naive();
     let mut out = Vec::with_capacity(n);
     for i in offset..offset + n {
         let (name, variety, cat, unit, grams, price, storage, shelf) = PRODUCTS[i % PRODUCTS.len()];
-        let region = RegionCode::parse(REGIONS[(i / PRODUCTS.len()) % REGIONS.len()]).map_err(|e| anyhow::anyhow!(e))?;
-        let city = region.display_name().split(' ').nth(1).unwrap_or_default().trim_end_matches('市').to_owned();
+        let region = RegionCode::parse(REGIONS[(i / PRODUCTS.len()) % REGIONS.len()])
+            .map_err(|e| anyhow::anyhow!(e))?;
+        let city = region
+            .display_name()
+            .split(' ')
+            .nth(1)
+            .unwrap_or_default()
+            .trim_end_matches('市')
+            .to_owned();
         let category = categories
             .iter()
             .find(|c| c.code == cat)
@@ -107,7 +339,12 @@ pub fn generate_listings(state: &AppState, n: usize, offset: usize) -> anyhow::R
             description: format!("{city}产地直发，{variety}，新鲜采摘。"),
             category_id: category,
             variety: variety.to_owned(),
-            grade: [Grade::Premium, Grade::Grade1, Grade::Grade2, Grade::Ungraded][i % 4],
+            grade: [
+                Grade::Premium,
+                Grade::Grade1,
+                Grade::Grade2,
+                Grade::Ungraded,
+            ][i % 4],
             unit_label: unit.to_owned(),
             unit_weight_grams: grams,
             price: Fen(price),
@@ -129,14 +366,22 @@ pub fn generate_listings(state: &AppState, n: usize, offset: usize) -> anyhow::R
             storage,
             certifications,
             trace_batch_code: Some(format!("TB-{:08}", i)),
-            images: vec![format!("https://img.coopmart.local/listings/{}.jpg", i % 500)],
+            images: vec![format!(
+                "https://img.coopmart.local/listings/{}.jpg",
+                i % 500
+            )],
             sale,
         });
     }
     Ok(out)
 }
 
-fn ensure_user(state: &AppState, email: &str, password: &str, name: &str) -> anyhow::Result<UserId> {
+fn ensure_user(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    name: &str,
+) -> anyhow::Result<UserId> {
     let input = RegisterInput {
         email: Some(email.to_owned()),
         phone: None,
@@ -156,7 +401,15 @@ fn ensure_user(state: &AppState, email: &str, password: &str, name: &str) -> any
 }
 
 /// Creates an organization unless its credit code exists; `None` when it did.
-fn ensure_org(state: &AppState, owner: &Viewer, kind: &str, name: &str, body: &str, region: &str, parent: Option<OrgId>) -> anyhow::Result<Option<OrgId>> {
+fn ensure_org(
+    state: &AppState,
+    owner: &Viewer,
+    kind: &str,
+    name: &str,
+    body: &str,
+    region: &str,
+    parent: Option<OrgId>,
+) -> anyhow::Result<Option<OrgId>> {
     let input = CreateOrgInput {
         kind: kind.to_owned(),
         name: name.to_owned(),
@@ -166,7 +419,10 @@ fn ensure_org(state: &AppState, owner: &Viewer, kind: &str, name: &str, body: &s
         contact_email: "demo@coopmart.local".to_owned(),
         additional_vote_basis: Some("capital".to_owned()),
     };
-    match state.coop.create_org(owner, &input, &RequestMeta::default()) {
+    match state
+        .coop
+        .create_org(owner, &input, &RequestMeta::default())
+    {
         Ok(o) => Ok(Some(o.id)),
         Err(CoopError::Conflict { .. }) => Ok(None),
         Err(e) => Err(anyhow::anyhow!("seeding {name}: {e}")),
@@ -183,7 +439,14 @@ pub fn run(state: &AppState) -> anyhow::Result<()> {
     let admin = state
         .identity
         .users
-        .find_by_login(&state.settings.auth.bootstrap_admin_email.clone().unwrap_or_default())?
+        .find_by_login(
+            &state
+                .settings
+                .auth
+                .bootstrap_admin_email
+                .clone()
+                .unwrap_or_default(),
+        )?
         .map(|c| c.user.id);
     let coop_admin = Viewer {
         user: ids[1],
@@ -195,8 +458,24 @@ pub fn run(state: &AppState) -> anyhow::Result<()> {
             user: admin,
             platform_admin: true,
         };
-        if let Some(smc) = ensure_org(state, &platform, "supply_marketing_coop", "吉林省供销合作社", "91220000DEMXHY001", "220102", None)? {
-            ensure_org(state, &platform, "grassroots_coop", "绿园区合心镇基层供销社", "91220106DEMJCA001", "220106", Some(smc))?;
+        if let Some(smc) = ensure_org(
+            state,
+            &platform,
+            "supply_marketing_coop",
+            "吉林省供销合作社",
+            "91220000DEMXHY001",
+            "220102",
+            None,
+        )? {
+            ensure_org(
+                state,
+                &platform,
+                "grassroots_coop",
+                "绿园区合心镇基层供销社",
+                "91220106DEMJCA001",
+                "220106",
+                Some(smc),
+            )?;
         }
     }
     let coops = [
@@ -205,16 +484,28 @@ pub fn run(state: &AppState) -> anyhow::Result<()> {
         ("西湖龙井茶叶专业合作社", "93330106DEMLJA001", "330106", 80),
     ];
     for (i, (name, body, region, n)) in coops.into_iter().enumerate() {
-        if let Some(org) = ensure_org(state, &coop_admin, "farmer_coop", name, body, region, None)? {
+        if let Some(org) = ensure_org(state, &coop_admin, "farmer_coop", name, body, region, None)?
+        {
             let fields = generate_listings(state, n, i * 1000)?;
-            listed += state.catalog.listings.import(org, &fields, ListingStatus::Active)?;
+            listed += state
+                .catalog
+                .listings
+                .import(org, &fields, ListingStatus::Active)?;
         }
     }
     let station = Viewer {
         user: ids[2],
         platform_admin: false,
     };
-    ensure_org(state, &station, "service_station", "合心镇村级电商服务站", "91220106DEMTDA001", "220106", None)?;
+    ensure_org(
+        state,
+        &station,
+        "service_station",
+        "合心镇村级电商服务站",
+        "91220106DEMTDA001",
+        "220106",
+        None,
+    )?;
     tracing::info!(listed, "demo data ready");
     Ok(())
 }
@@ -222,11 +513,24 @@ pub fn run(state: &AppState) -> anyhow::Result<()> {
 /// Makes sure the benchmark seller has at least `n` active listings.
 pub fn bench_listings(state: &AppState, n: usize) -> anyhow::Result<usize> {
     let owner = Viewer {
-        user: ensure_user(state, "bench@coopmart.local", "Bench-Seller-2026", "压测卖家")?,
+        user: ensure_user(
+            state,
+            "bench@coopmart.local",
+            "Load-Test-Seller-2026",
+            "压测卖家",
+        )?,
         platform_admin: false,
     };
     let body = "91110105BENCHA001";
-    let org = match ensure_org(state, &owner, "enterprise", "压测农产品公司", body, "110105", None)? {
+    let org = match ensure_org(
+        state,
+        &owner,
+        "enterprise",
+        "压测农产品公司",
+        body,
+        "110105",
+        None,
+    )? {
         Some(o) => o,
         None => state
             .coop
@@ -243,7 +547,10 @@ pub fn bench_listings(state: &AppState, n: usize) -> anyhow::Result<usize> {
     while offset < n {
         let batch = (n - offset).min(5_000);
         let fields = generate_listings(state, batch, offset)?;
-        written += state.catalog.listings.import(org, &fields, ListingStatus::Active)?;
+        written += state
+            .catalog
+            .listings
+            .import(org, &fields, ListingStatus::Active)?;
         offset += batch;
     }
     Ok(written)

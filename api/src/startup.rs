@@ -95,10 +95,7 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         audit: identity.audit.clone(),
     };
     let catalog = CatalogService {
-        listings: Arc::new(PgListingRepository {
-            pool: pool.clone(),
-            read_pool: read_pool.clone(),
-        }),
+        listings: Arc::new(PgListingRepository::new(pool.clone(), read_pool.clone())),
         orgs: coop.orgs.clone(),
         members: coop.members.clone(),
     };

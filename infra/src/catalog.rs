@@ -41,14 +41,23 @@ struct ListingRow {
     trace_batch_code: Option<String>,
     images: serde_json::Value,
     sale_mode: String,
-    ship_from_date: Option<NaiveDate>,
-    group_target_qty: Option<i32>,
-    group_deadline: Option<DateTime<Utc>>,
+    sale_terms: serde_json::Value,
     status: String,
     version: i32,
     sold_qty: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+}
+
+/// The `sale_terms` column.
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+struct SaleColumns {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ship_from_date: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group_target_qty: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group_deadline: Option<DateTime<Utc>>,
 }
 
 fn bad(e: impl std::fmt::Display) -> DieselError {
@@ -57,17 +66,18 @@ fn bad(e: impl std::fmt::Display) -> DieselError {
 
 impl ListingRow {
     fn into_domain(self) -> Result<Listing, DieselError> {
+        let terms: SaleColumns = serde_json::from_value(self.sale_terms).map_err(bad)?;
         let sale = match self.sale_mode.as_str() {
             "presale" => SaleTerms::Presale {
-                ship_from: self
+                ship_from: terms
                     .ship_from_date
                     .ok_or_else(|| bad("presale without ship_from_date"))?,
             },
             "group_buy" => SaleTerms::GroupBuy {
-                target_qty: self
+                target_qty: terms
                     .group_target_qty
                     .ok_or_else(|| bad("group buy without target"))?,
-                deadline: self
+                deadline: terms
                     .group_deadline
                     .ok_or_else(|| bad("group buy without deadline"))?,
             },
@@ -113,15 +123,22 @@ fn load(rows: Vec<ListingRow>) -> Result<Vec<Listing>, DieselError> {
 
 /// Column values for one listing's fields, shared by insert and update.
 macro_rules! field_values {
-    ($f:expr, $status:expr) => {{
+    ($f:expr, $status:expr, $root:expr) => {{
         let f: &ListingFields = $f;
-        let (ship, target, deadline) = match &f.sale {
-            SaleTerms::Spot => (None, None, None),
-            SaleTerms::Presale { ship_from } => (Some(*ship_from), None, None),
+        let terms = match &f.sale {
+            SaleTerms::Spot => SaleColumns::default(),
+            SaleTerms::Presale { ship_from } => SaleColumns {
+                ship_from_date: Some(*ship_from),
+                ..SaleColumns::default()
+            },
             SaleTerms::GroupBuy {
                 target_qty,
                 deadline,
-            } => (None, Some(*target_qty), Some(*deadline)),
+            } => SaleColumns {
+                group_target_qty: Some(*target_qty),
+                group_deadline: Some(*deadline),
+                ..SaleColumns::default()
+            },
         };
         (
             (
@@ -153,13 +170,12 @@ macro_rules! field_values {
                 listings::trace_batch_code.eq(f.trace_batch_code.clone()),
                 listings::images.eq(serde_json::to_value(&f.images).unwrap_or_default()),
                 listings::sale_mode.eq(f.sale.mode().as_str()),
-                listings::ship_from_date.eq(ship),
-                listings::group_target_qty.eq(target),
-                listings::group_deadline.eq(deadline),
+                listings::sale_terms.eq(serde_json::to_value(&terms).unwrap_or_default()),
             ),
             (
                 listings::status.eq($status.as_str()),
                 listings::search_terms.eq(index_terms(&f.title, &f.variety)),
+                listings::root_category_id.eq($root),
             ),
         )
     }};
@@ -169,6 +185,35 @@ pub struct PgListingRepository {
     pub pool: PgPool,
     /// Replica (or the primary) for searches and hot lists.
     pub read_pool: PgPool,
+    /// The category tree is seeded by a migration and never changes at run time.
+    categories: std::sync::OnceLock<Vec<Category>>,
+}
+
+impl PgListingRepository {
+    pub fn new(pool: PgPool, read_pool: PgPool) -> Self {
+        Self {
+            pool,
+            read_pool,
+            categories: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The top-level ancestor of `id` (itself when top-level).
+    fn root_of(&self, id: CategoryId) -> Result<Uuid, Unknown> {
+        let all = self.categories()?;
+        let mut current = id;
+        for _ in 0..8 {
+            match all
+                .iter()
+                .find(|c| c.id == current)
+                .and_then(|c| c.parent_id)
+            {
+                Some(p) => current = p,
+                None => break,
+            }
+        }
+        Ok(current.0)
+    }
 }
 
 /// Escapes LIKE metacharacters.
@@ -180,6 +225,9 @@ fn like_escape(s: &str) -> String {
 
 impl ListingRepository for PgListingRepository {
     fn categories(&self) -> Result<Vec<Category>, Unknown> {
+        if let Some(all) = self.categories.get() {
+            return Ok(all.clone());
+        }
         let mut conn = get_conn(&self.read_pool)?;
         let rows: Vec<(Uuid, Option<Uuid>, String, String)> = categories::table
             .select((
@@ -193,7 +241,7 @@ impl ListingRepository for PgListingRepository {
                 categories::sort.asc(),
             ))
             .load(&mut conn)?;
-        Ok(rows
+        let all: Vec<Category> = rows
             .into_iter()
             .map(|(id, parent, code, name)| Category {
                 id: CategoryId(id),
@@ -201,7 +249,11 @@ impl ListingRepository for PgListingRepository {
                 code,
                 name,
             })
-            .collect())
+            .collect();
+        if !all.is_empty() {
+            let _ = self.categories.set(all.clone());
+        }
+        Ok(all)
     }
 
     fn create(&self, seller: OrgId, f: &ListingFields) -> Result<Listing, Unknown> {
@@ -210,29 +262,50 @@ impl ListingRepository for PgListingRepository {
             .values((
                 listings::id.eq(ListingId::new().0),
                 listings::seller_id.eq(seller.0),
-                field_values!(f, ListingStatus::Draft),
+                field_values!(f, ListingStatus::Draft, self.root_of(f.category_id)?),
             ))
             .returning(ListingRow::as_returning())
             .get_result(&mut conn)?;
         Ok(row.into_domain()?)
     }
 
-    fn import(&self, seller: OrgId, all: &[ListingFields], status: ListingStatus) -> Result<usize, Unknown> {
+    fn import(
+        &self,
+        seller: OrgId,
+        all: &[ListingFields],
+        status: ListingStatus,
+    ) -> Result<usize, Unknown> {
+        let roots = all
+            .iter()
+            .map(|f| self.root_of(f.category_id))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut conn = get_conn(&self.pool)?;
         let mut written = 0;
-        for chunk in all.chunks(500) {
+        for (chunk, roots) in all.chunks(500).zip(roots.chunks(500)) {
             let rows: Vec<_> = chunk
                 .iter()
-                .map(|f| (listings::id.eq(ListingId::new().0), listings::seller_id.eq(seller.0), field_values!(f, status)))
+                .zip(roots)
+                .map(|(f, root)| {
+                    (
+                        listings::id.eq(ListingId::new().0),
+                        listings::seller_id.eq(seller.0),
+                        field_values!(f, status, *root),
+                    )
+                })
                 .collect();
-            written += diesel::insert_into(listings::table).values(rows).execute(&mut conn)?;
+            written += diesel::insert_into(listings::table)
+                .values(rows)
+                .execute(&mut conn)?;
         }
         Ok(written)
     }
 
     fn count_for_seller(&self, seller: OrgId) -> Result<i64, Unknown> {
         let mut conn = get_conn(&self.pool)?;
-        Ok(listings::table.filter(listings::seller_id.eq(seller.0)).count().get_result(&mut conn)?)
+        Ok(listings::table
+            .filter(listings::seller_id.eq(seller.0))
+            .count()
+            .get_result(&mut conn)?)
     }
 
     fn find(&self, id: ListingId) -> Result<Option<Listing>, Unknown> {
@@ -271,9 +344,12 @@ impl ListingRepository for PgListingRepository {
                 Ok(x) => x,
                 Err(e) => return Ok(UpdateOutcome::Refused(e)),
             };
+            let root = self
+                .root_of(fields.category_id)
+                .map_err(|e| DieselError::QueryBuilderError(e.into()))?;
             let row = diesel::update(listings::table.find(id.0))
                 .set((
-                    field_values!(&fields, status),
+                    field_values!(&fields, status, root),
                     listings::version.eq(listings::version + 1),
                 ))
                 .returning(ListingRow::as_returning())
@@ -283,27 +359,25 @@ impl ListingRepository for PgListingRepository {
     }
 
     fn search(&self, q: &SearchQuery) -> Result<Vec<Listing>, Unknown> {
-        let category_ids: Option<Vec<Uuid>> = match q.category {
+        // Two-level tree: a top-level category filters on root_category_id,
+        // a sub-category on category_id (both equalities, so index order holds).
+        let category_filter: Option<(bool, Uuid)> = match q.category {
             None => None,
             Some(c) => {
                 let all = self.categories()?;
-                let mut ids = vec![c.0];
-                let mut frontier = vec![c];
-                while let Some(p) = frontier.pop() {
-                    for child in all.iter().filter(|x| x.parent_id == Some(p)) {
-                        ids.push(child.id.0);
-                        frontier.push(child.id);
-                    }
-                }
-                Some(ids)
+                let is_root = all.iter().any(|x| x.id == c && x.parent_id.is_none());
+                Some((is_root, c.0))
             }
         };
         let mut conn = get_conn(&self.read_pool)?;
-        let statuses: Vec<&str> = q.statuses.iter().map(|s| s.as_str()).collect();
-        let mut query = listings::table
-            .select(ListingRow::as_select())
-            .filter(listings::status.eq_any(statuses))
-            .into_boxed();
+        let mut query = listings::table.select(ListingRow::as_select()).into_boxed();
+        let searchable = [ListingStatus::Active, ListingStatus::SoldOut];
+        if q.statuses.len() == 2 && searchable.iter().all(|s| q.statuses.contains(s)) {
+            query = query.filter(listings::searchable.eq(true));
+        } else {
+            let statuses: Vec<&str> = q.statuses.iter().map(|s| s.as_str()).collect();
+            query = query.filter(listings::status.eq_any(statuses));
+        }
         if let Some((terms, raw)) = &q.text {
             query = query
                 .filter(listings::search_terms.contains(terms.clone()))
@@ -313,8 +387,10 @@ impl ListingRepository for PgListingRepository {
                         .sql(" ESCAPE '\\'"),
                 );
         }
-        if let Some(ids) = category_ids {
-            query = query.filter(listings::category_id.eq_any(ids));
+        match category_filter {
+            Some((true, id)) => query = query.filter(listings::root_category_id.eq(id)),
+            Some((false, id)) => query = query.filter(listings::category_id.eq(id)),
+            None => {}
         }
         if let Some(prefix) = &q.region_prefix {
             query = query.filter(listings::origin_region_code.like(format!("{prefix}%")));

@@ -76,6 +76,7 @@ diesel::table! {
         title -> Text,
         description -> Text,
         category_id -> Uuid,
+        root_category_id -> Uuid,
         variety -> Text,
         grade -> Text,
         unit_label -> Text,
@@ -93,13 +94,12 @@ diesel::table! {
         trace_batch_code -> Nullable<Text>,
         images -> Jsonb,
         sale_mode -> Text,
-        ship_from_date -> Nullable<Date>,
-        group_target_qty -> Nullable<Int4>,
-        group_deadline -> Nullable<Timestamptz>,
+        sale_terms -> Jsonb,
         status -> Text,
         version -> Int4,
         sold_qty -> Int8,
         search_terms -> Array<Nullable<Text>>,
+        searchable -> Nullable<Bool>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
     }
@@ -275,7 +275,6 @@ diesel::joinable!(capital_contributions -> organizations (organization_id));
 diesel::joinable!(capital_contributions -> users (recorded_by));
 diesel::joinable!(journal_lines -> journal_entries (entry_id));
 diesel::joinable!(journal_lines -> ledger_accounts (account_id));
-diesel::joinable!(listings -> categories (category_id));
 diesel::joinable!(listings -> members (supplier_member_id));
 diesel::joinable!(listings -> organizations (seller_id));
 diesel::joinable!(member_events -> members (member_id));

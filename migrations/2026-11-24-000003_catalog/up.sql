@@ -61,6 +61,8 @@ CREATE TABLE listings (
     title              text NOT NULL,
     description        text NOT NULL DEFAULT '',
     category_id        uuid NOT NULL REFERENCES categories (id),
+    -- top-level category, so filtering by one is an equality (index order)
+    root_category_id   uuid NOT NULL REFERENCES categories (id),
     variety            text NOT NULL DEFAULT '',
     grade              text NOT NULL CHECK (grade IN ('premium', 'grade_1', 'grade_2', 'ungraded')),
     unit_label         text NOT NULL,
@@ -80,27 +82,35 @@ CREATE TABLE listings (
     trace_batch_code   text,
     images             jsonb NOT NULL DEFAULT '[]'::jsonb,
     sale_mode          text NOT NULL CHECK (sale_mode IN ('spot', 'presale', 'group_buy')),
-    ship_from_date     date,
-    group_target_qty   integer,
-    group_deadline     timestamptz,
+    -- presale: {"ship_from_date"}; group_buy: {"group_target_qty", "group_deadline"}
+    sale_terms         jsonb NOT NULL DEFAULT '{}'::jsonb,
     status             text NOT NULL CHECK (status IN ('draft', 'active', 'paused', 'sold_out', 'archived')),
     version            integer NOT NULL DEFAULT 1,
     sold_qty           bigint NOT NULL DEFAULT 0 CHECK (sold_qty >= 0),
     -- character bigrams (and single characters) of title + variety
     search_terms       text[] NOT NULL DEFAULT '{}',
+    -- shown in search results (an equality keeps index order for sorting)
+    searchable         boolean GENERATED ALWAYS AS (status IN ('active', 'sold_out')) STORED,
     created_at         timestamptz NOT NULL DEFAULT now(),
     updated_at         timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT listings_presale CHECK (sale_mode <> 'presale' OR ship_from_date IS NOT NULL),
-    CONSTRAINT listings_group_buy CHECK (sale_mode <> 'group_buy' OR (group_target_qty IS NOT NULL AND group_deadline IS NOT NULL))
+    CONSTRAINT listings_presale CHECK (sale_mode <> 'presale' OR sale_terms ? 'ship_from_date'),
+    CONSTRAINT listings_group_buy CHECK (sale_mode <> 'group_buy' OR (sale_terms ? 'group_target_qty' AND sale_terms ? 'group_deadline'))
 );
 SELECT diesel_manage_updated_at('listings');
 
-CREATE INDEX listings_status_id_idx ON listings (status, id DESC);
-CREATE INDEX listings_status_price_idx ON listings (status, price_fen, id);
-CREATE INDEX listings_status_sold_idx ON listings (status, sold_qty DESC, id DESC);
-CREATE INDEX listings_seller_idx ON listings (seller_id, id DESC);
-CREATE INDEX listings_category_idx ON listings (category_id, id DESC);
+-- Search: every sort has an index led by the filters it is used with.
+CREATE INDEX listings_newest_idx ON listings (searchable, id DESC);
+CREATE INDEX listings_price_idx ON listings (searchable, price_fen, id);
+CREATE INDEX listings_popular_idx ON listings (searchable, sold_qty DESC, id DESC);
+CREATE INDEX listings_root_newest_idx ON listings (root_category_id, searchable, id DESC);
+CREATE INDEX listings_root_popular_idx ON listings (root_category_id, searchable, sold_qty DESC, id DESC);
+CREATE INDEX listings_root_price_idx ON listings (root_category_id, searchable, price_fen, id);
+CREATE INDEX listings_category_idx ON listings (category_id, searchable, id DESC);
+CREATE INDEX listings_seller_idx ON listings (seller_id, searchable, sold_qty DESC, id DESC);
+-- Hot lists: best sellers among active listings.
+CREATE INDEX listings_hot_idx ON listings (status, sold_qty DESC, id DESC);
 CREATE INDEX listings_region_idx ON listings (origin_region_code text_pattern_ops);
 CREATE INDEX listings_search_terms_idx ON listings USING gin (search_terms);
 CREATE INDEX listings_cert_kinds_idx ON listings USING gin (cert_kinds);
+-- Partner catalog feed.
 CREATE INDEX listings_changes_idx ON listings (updated_at, id);

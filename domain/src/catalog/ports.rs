@@ -96,7 +96,12 @@ pub trait ListingRepository: Send + Sync {
     fn create(&self, seller: OrgId, fields: &ListingFields) -> Result<Listing, Unknown>;
     /// Bulk import (demo data, benchmarks): inserts validated listings with
     /// `status` in batches; returns how many were written.
-    fn import(&self, seller: OrgId, listings: &[ListingFields], status: ListingStatus) -> Result<usize, Unknown>;
+    fn import(
+        &self,
+        seller: OrgId,
+        listings: &[ListingFields],
+        status: ListingStatus,
+    ) -> Result<usize, Unknown>;
     /// How many listings `seller` has.
     fn count_for_seller(&self, seller: OrgId) -> Result<i64, Unknown>;
     fn find(&self, id: ListingId) -> Result<Option<Listing>, Unknown>;
