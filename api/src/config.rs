@@ -35,8 +35,9 @@ pub struct Settings {
     pub bind_addr: SocketAddr,
     /// actix worker threads.
     pub workers: usize,
-    /// Base URL clients use to reach this API (links in mails, QR codes).
-    pub public_base_url: String,
+    /// Base URL clients (and the payment sandbox) use to reach this API;
+    /// the bound address when unset.
+    pub public_base_url: Option<String>,
     pub database_url: SecretString,
     /// Replica for listing reads and search; the primary when unset.
     pub database_read_url: Option<SecretString>,
@@ -60,6 +61,21 @@ pub struct Settings {
     pub listing_cache: bool,
     /// Add the 1-second in-process tier in front of Redis.
     pub listing_cache_local: bool,
+    pub orders: OrderSettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct OrderSettings {
+    /// Only `sandbox` is built in.
+    pub payment_provider: String,
+    /// HMAC key of the sandbox provider's notifications.
+    pub sandbox_secret: SecretString,
+    /// Unpaid orders expire (and return their stock) after this.
+    pub payment_ttl: Duration,
+    /// How often each instance sweeps for expired and auto-completing orders.
+    pub sweep_interval: Duration,
+    /// Delivered seller orders complete by themselves after this.
+    pub auto_complete_after: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -202,7 +218,7 @@ impl Settings {
         let settings = Settings {
             bind_addr,
             workers: r.parse("HTTP_WORKERS", 2),
-            public_base_url: r.string("PUBLIC_BASE_URL", &format!("http://{bind_addr}")),
+            public_base_url: r.raw("PUBLIC_BASE_URL"),
             database_url: r.required_secret("DATABASE_URL"),
             database_read_url: r.raw("DATABASE_READ_URL").map(SecretString::from),
             database_pool_size: r.parse("DATABASE_POOL_SIZE", 16),
@@ -229,6 +245,25 @@ impl Settings {
                 ),
                 bootstrap_admin_email: r.raw("BOOTSTRAP_ADMIN_EMAIL"),
                 bootstrap_admin_password: r.raw("BOOTSTRAP_ADMIN_PASSWORD").map(SecretString::from),
+            },
+            orders: OrderSettings {
+                payment_provider: {
+                    let p = r.string("PAYMENT_PROVIDER", "sandbox");
+                    if p != "sandbox" {
+                        r.errors
+                            .push(format!("PAYMENT_PROVIDER {p:?} is not supported (sandbox)"));
+                    }
+                    p
+                },
+                sandbox_secret: SecretString::from(
+                    r.string("PAYMENT_SANDBOX_SECRET", "dev-only-sandbox-notify-secret"),
+                ),
+                payment_ttl: Duration::from_secs(r.parse("ORDER_PAYMENT_TTL", 900)),
+                sweep_interval: r.millis("ORDER_SWEEP_INTERVAL_MS", 5_000),
+                auto_complete_after: {
+                    let days: u64 = r.parse("ORDER_AUTO_COMPLETE_DAYS", 10);
+                    Duration::from_secs(r.parse("ORDER_AUTO_COMPLETE_SECS", days * 86_400))
+                },
             },
             listing_cache: r.parse("LISTING_CACHE", true),
             listing_cache_local: r.parse("LISTING_CACHE_LOCAL", true),

@@ -57,7 +57,8 @@ fn migrate(settings: &Settings) -> anyhow::Result<()> {
 }
 
 fn seed(settings: Settings) -> anyhow::Result<()> {
-    let state = api::startup::build_state(settings)?;
+    let addr = settings.bind_addr;
+    let state = api::startup::build_state(settings, addr)?;
     api::startup::bootstrap_admin(&state)?;
     api::seed::run(&state)
 }
@@ -68,7 +69,8 @@ fn seed_bench(settings: Settings) -> anyhow::Result<()> {
         .nth(2)
         .and_then(|n| n.parse().ok())
         .unwrap_or(10_000);
-    let state = api::startup::build_state(settings)?;
+    let addr = settings.bind_addr;
+    let state = api::startup::build_state(settings, addr)?;
     let written = api::seed::bench_listings(&state, n)?;
     tracing::info!(written, target = n, "benchmark listings ready");
     Ok(())

@@ -26,6 +26,9 @@ Money is integer fen (CNY). Errors are application/problem+json with a stable `c
         (name = "membership", description = "Membership register, share capital, member accounts, votes"),
         (name = "surplus", description = "Surplus distribution (盈余分配)"),
         (name = "catalog", description = "Categories, listings, search, hot lists, storefronts, partner catalog feed"),
+        (name = "orders", description = "Orders (Idempotency-Key), payments and the provider notification"),
+        (name = "seller orders", description = "Seller fulfilment, refunds, service-station pickups"),
+        (name = "sandbox", description = "The built-in sandbox payment provider (PAYMENT_PROVIDER=sandbox)"),
     )
 )]
 pub struct ApiDoc;

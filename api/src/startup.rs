@@ -17,6 +17,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use domain::catalog::CatalogService;
 use domain::coop::CoopService;
 use domain::identity::IdentityService;
+use domain::orders::OrderService;
 use infra::catalog::PgListingRepository;
 use infra::coop::{PgMembershipRepository, PgOrgRepository};
 use infra::identity::{
@@ -24,6 +25,8 @@ use infra::identity::{
     PgUserRepository, Sha256Secrets,
 };
 use infra::listing_cache::ListingCache;
+use infra::orders::PgOrderRepository;
+use infra::payments::SandboxGateway;
 use infra::rate_limit::RateLimiter;
 use secrecy::ExposeSecret;
 
@@ -40,8 +43,8 @@ pub struct Application {
     pub state: web::Data<AppState>,
 }
 
-/// Builds every adapter from `settings`.
-pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
+/// Builds every adapter from `settings`; `addr` is where the server listens.
+pub fn build_state(settings: Settings, addr: SocketAddr) -> anyhow::Result<AppState> {
     let pool = infra::db::build_pool(
         &settings.database_url,
         settings.database_pool_size,
@@ -104,6 +107,28 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         settings.listing_cache,
         settings.listing_cache_local,
     ));
+    let sandbox = Arc::new(SandboxGateway::new(settings.orders.sandbox_secret.clone()));
+    let to_chrono = |d: std::time::Duration| {
+        chrono::Duration::seconds(i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 1000))
+    };
+    let orders = OrderService {
+        orders: Arc::new(PgOrderRepository { pool: pool.clone() }),
+        orgs: coop.orgs.clone(),
+        members: coop.members.clone(),
+        gateway: sandbox.clone(),
+        payment_ttl: to_chrono(settings.orders.payment_ttl),
+        auto_complete_after: to_chrono(settings.orders.auto_complete_after),
+    };
+    let public_base_url = settings
+        .public_base_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"))
+        .trim_end_matches('/')
+        .to_owned();
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()?;
+    let use_sandbox = settings.orders.payment_provider == "sandbox";
     let rate_limiter = RateLimiter::new(cache.clone(), settings.rate_limit.window);
     Ok(AppState {
         settings,
@@ -115,6 +140,10 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         coop,
         catalog,
         listing_cache,
+        orders,
+        sandbox: use_sandbox.then_some(sandbox),
+        public_base_url,
+        http,
         rate_limiter,
     })
 }
@@ -130,9 +159,10 @@ pub fn build(settings: Settings) -> anyhow::Result<Application> {
     let listener = TcpListener::bind(settings.bind_addr)
         .with_context(|| format!("binding {}", settings.bind_addr))?;
     let addr = listener.local_addr()?;
-    let state = web::Data::new(build_state(settings)?);
+    let state = web::Data::new(build_state(settings, addr)?);
     bootstrap_admin(&state)?;
     state.listing_cache.spawn_maintenance();
+    crate::workers::spawn(state.clone());
     let server = serve(state.clone(), listener)?;
     Ok(Application {
         server,

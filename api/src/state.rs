@@ -6,9 +6,11 @@ use domain::catalog::CatalogService;
 use domain::coop::CoopService;
 use domain::identity::IdentityService;
 use domain::mail::Mailer;
+use domain::orders::OrderService;
 use infra::cache::RedisCache;
 use infra::db::PgPool;
 use infra::listing_cache::ListingCache;
+use infra::payments::SandboxGateway;
 use infra::rate_limit::RateLimiter;
 
 use crate::config::Settings;
@@ -25,5 +27,12 @@ pub struct AppState {
     pub coop: CoopService,
     pub catalog: CatalogService,
     pub listing_cache: Arc<ListingCache>,
+    pub orders: OrderService,
+    /// The built-in payment provider (PAYMENT_PROVIDER=sandbox).
+    pub sandbox: Option<Arc<SandboxGateway>>,
+    /// Where this API is reached (PUBLIC_BASE_URL, or the bound address).
+    pub public_base_url: String,
+    /// Outgoing HTTP (the sandbox provider's notifications).
+    pub http: reqwest::Client,
     pub rate_limiter: RateLimiter,
 }

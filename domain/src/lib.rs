@@ -7,5 +7,6 @@ pub mod identity;
 pub mod ids;
 pub mod mail;
 pub mod money;
+pub mod orders;
 pub mod region;
 pub mod validation;

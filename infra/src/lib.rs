@@ -9,5 +9,7 @@ pub mod identity;
 pub mod ledger;
 pub mod listing_cache;
 pub mod mail;
+pub mod orders;
+pub mod payments;
 pub mod rate_limit;
 pub mod schema;

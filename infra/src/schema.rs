@@ -40,6 +40,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    idempotency_keys (scope, key) {
+        scope -> Text,
+        key -> Text,
+        request_hash -> Text,
+        status -> Text,
+        response_status -> Nullable<Int4>,
+        response_body -> Nullable<Jsonb>,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     journal_entries (id) {
         id -> Uuid,
         description -> Text,
@@ -180,6 +193,51 @@ diesel::table! {
 }
 
 diesel::table! {
+    order_events (id) {
+        id -> Uuid,
+        order_id -> Uuid,
+        seller_order_id -> Nullable<Uuid>,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        actor -> Text,
+        occurred_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    order_items (id) {
+        id -> Uuid,
+        order_id -> Uuid,
+        seller_order_id -> Uuid,
+        listing_id -> Uuid,
+        title -> Text,
+        unit_label -> Text,
+        quantity -> Int4,
+        unit_price_fen -> Int8,
+        line_total_fen -> Int8,
+        commission_bp -> Int4,
+        supplier_member_id -> Nullable<Uuid>,
+        ship_from_date -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    orders (id) {
+        id -> Uuid,
+        number -> Text,
+        buyer_user_id -> Nullable<Uuid>,
+        buyer_partner_id -> Nullable<Uuid>,
+        external_ref -> Nullable<Text>,
+        status -> Text,
+        total_fen -> Int8,
+        delivery -> Jsonb,
+        expires_at -> Timestamptz,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     organization_staff (organization_id, user_id) {
         organization_id -> Uuid,
         user_id -> Uuid,
@@ -220,6 +278,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    payments (id) {
+        id -> Uuid,
+        order_id -> Uuid,
+        amount_fen -> Int8,
+        provider -> Text,
+        status -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     refresh_tokens (id) {
         id -> Uuid,
         family_id -> Uuid,
@@ -229,6 +299,23 @@ diesel::table! {
         expires_at -> Timestamptz,
         rotated_at -> Nullable<Timestamptz>,
         revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    seller_orders (id) {
+        id -> Uuid,
+        order_id -> Uuid,
+        seller_id -> Uuid,
+        status -> Text,
+        subtotal_fen -> Int8,
+        commission_fen -> Int8,
+        carrier -> Nullable<Text>,
+        tracking_no -> Nullable<Text>,
+        pickup_code -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -288,11 +375,22 @@ diesel::joinable!(member_transactions -> members (member_id));
 diesel::joinable!(member_transactions -> organizations (organization_id));
 diesel::joinable!(member_transactions -> users (recorded_by));
 diesel::joinable!(members -> users (user_id));
+diesel::joinable!(order_events -> orders (order_id));
+diesel::joinable!(order_events -> seller_orders (seller_order_id));
+diesel::joinable!(order_items -> listings (listing_id));
+diesel::joinable!(order_items -> members (supplier_member_id));
+diesel::joinable!(order_items -> orders (order_id));
+diesel::joinable!(order_items -> seller_orders (seller_order_id));
+diesel::joinable!(orders -> partners (buyer_partner_id));
+diesel::joinable!(orders -> users (buyer_user_id));
 diesel::joinable!(organization_staff -> organizations (organization_id));
 diesel::joinable!(organization_staff -> users (user_id));
 diesel::joinable!(organizations -> users (created_by));
 diesel::joinable!(partners -> users (created_by));
+diesel::joinable!(payments -> orders (order_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(seller_orders -> orders (order_id));
+diesel::joinable!(seller_orders -> organizations (seller_id));
 diesel::joinable!(surplus_allocations -> members (member_id));
 diesel::joinable!(surplus_allocations -> surplus_distributions (distribution_id));
 diesel::joinable!(surplus_distributions -> journal_entries (journal_entry_id));
@@ -303,6 +401,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     capital_contributions,
     categories,
+    idempotency_keys,
     journal_entries,
     journal_lines,
     ledger_accounts,
@@ -312,10 +411,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     member_transactions,
     members,
     membership_applications,
+    order_events,
+    order_items,
+    orders,
     organization_staff,
     organizations,
     partners,
+    payments,
     refresh_tokens,
+    seller_orders,
     surplus_allocations,
     surplus_distributions,
     users,

@@ -6,3 +6,4 @@ mod catalog;
 mod coop;
 mod foundation;
 mod identity;
+mod orders;

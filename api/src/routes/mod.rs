@@ -5,6 +5,7 @@ pub mod auth;
 pub mod catalog;
 pub mod health;
 pub mod membership;
+pub mod orders;
 pub mod organizations;
 pub mod partners;
 
@@ -59,6 +60,24 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(catalog::pause_listing)
             .service(catalog::archive_listing)
             .service(catalog::storefront)
-            .service(catalog::catalog_changes),
+            .service(catalog::catalog_changes)
+            .service(orders::create_order)
+            .service(orders::list_orders)
+            .service(orders::get_order)
+            .service(orders::cancel_order)
+            .service(orders::confirm_receipt)
+            .service(orders::create_payment)
+            .service(orders::payment_notify)
+            .service(orders::sandbox_succeed)
+            .service(orders::sandbox_fail)
+            .service(orders::list_seller_orders)
+            .service(orders::get_seller_order)
+            .service(orders::accept_seller_order)
+            .service(orders::reject_seller_order)
+            .service(orders::ship_seller_order)
+            .service(orders::deliver_seller_order)
+            .service(orders::refund_seller_order)
+            .service(orders::list_stations)
+            .service(orders::station_pickup),
     );
 }

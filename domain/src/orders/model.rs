@@ -1,0 +1,582 @@
+//! Order entities, pricing and the state machines.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{unit_price, ListingId, ListingStatus, SaleTerms, TierPrice};
+use crate::coop::{MemberId, OrgId, OrgKind};
+use crate::identity::{PartnerId, UserId};
+use crate::money::Fen;
+use crate::typed_id;
+
+typed_id!(
+    /// A buyer's order (may span several sellers).
+    OrderId
+);
+typed_id!(
+    /// The part of an order one seller fulfils.
+    SellerOrderId
+);
+typed_id!(
+    /// A payment attempt for an order.
+    PaymentId
+);
+
+macro_rules! status_enum {
+    ($name:ident { $($variant:ident => $s:literal),+ $(,)? }) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $s),+ }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($s => Ok($name::$variant),)+
+                    _ => Err(format!("must be one of: {}", [$($s),+].join(", "))),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+status_enum!(OrderStatus {
+    PendingPayment => "pending_payment",
+    Paid => "paid",
+    Completed => "completed",
+    Cancelled => "cancelled",
+    Expired => "expired",
+});
+
+status_enum!(SellerOrderStatus {
+    PendingPayment => "pending_payment",
+    Paid => "paid",
+    Accepted => "accepted",
+    Shipped => "shipped",
+    Delivered => "delivered",
+    Completed => "completed",
+    Rejected => "rejected",
+    Refunded => "refunded",
+    Cancelled => "cancelled",
+});
+
+status_enum!(PaymentStatus {
+    Pending => "pending",
+    Succeeded => "succeeded",
+    Failed => "failed",
+    Refunded => "refunded",
+});
+
+impl SellerOrderStatus {
+    /// No further change is possible.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Completed | Self::Refunded | Self::Cancelled)
+    }
+}
+
+/// Who bought: a user, or a partner (mall) as buyer of record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Buyer {
+    User(UserId),
+    Partner(PartnerId),
+}
+
+impl Buyer {
+    /// The idempotency-key scope of this caller.
+    pub fn scope(&self) -> String {
+        match self {
+            Buyer::User(u) => format!("user:{u}"),
+            Buyer::Partner(p) => format!("partner:{p}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum Delivery {
+    HomeDelivery { address: Address },
+    StationPickup { station_id: OrgId },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Address {
+    pub recipient: String,
+    pub phone: String,
+    pub region_code: String,
+    pub line: String,
+}
+
+/// A line as the buyer asked for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderLine {
+    pub listing_id: ListingId,
+    pub quantity: i32,
+}
+
+/// What pricing needs to know about a listing (read just before the order
+/// is written; stock is re-checked atomically by the write itself).
+#[derive(Debug, Clone)]
+pub struct ListingSnapshot {
+    pub id: ListingId,
+    pub seller_id: OrgId,
+    pub seller_kind: OrgKind,
+    pub title: String,
+    pub unit_label: String,
+    pub price: Fen,
+    pub tiers: Vec<TierPrice>,
+    pub min_order_qty: i32,
+    pub status: ListingStatus,
+    pub stock: i32,
+    pub sale: SaleTerms,
+    pub supplier_member_id: Option<MemberId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PricedItem {
+    pub listing_id: ListingId,
+    pub title: String,
+    pub unit_label: String,
+    pub quantity: i32,
+    pub unit_price: Fen,
+    pub line_total: Fen,
+    pub commission_bp: u32,
+    pub supplier_member_id: Option<MemberId>,
+    pub ship_from: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PricedOrder {
+    /// Items grouped by seller, sellers in id order.
+    pub sellers: Vec<(OrgId, Vec<PricedItem>)>,
+    pub total: Fen,
+    /// Units to take per listing (lines of one listing summed), in id order
+    /// (a fixed lock order, so concurrent orders cannot deadlock).
+    pub stock_needs: BTreeMap<ListingId, i32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PricingError {
+    Empty,
+    TooManyLines,
+    BadQuantity { index: usize },
+    UnknownListing { index: usize },
+    Unavailable(ListingId),
+    BelowMinimum { listing: ListingId, min: i32 },
+    GroupBuyClosed(ListingId),
+    OutOfStock(ListingId),
+    Overflow,
+}
+
+pub const MAX_LINES: usize = 50;
+pub const MAX_LINE_QTY: i32 = 100_000;
+
+/// Commission in basis points by seller kind: lower for the
+/// supply-and-marketing system's own coops (the settlement work replaces
+/// this with configurable rules).
+pub fn commission_bp(kind: OrgKind) -> u32 {
+    match kind {
+        OrgKind::SupplyMarketingCoop | OrgKind::GrassrootsCoop => 300,
+        OrgKind::FarmerCoop | OrgKind::CoopUnion => 400,
+        _ => 500,
+    }
+}
+
+/// Prices an order: each line at the tier price for its own quantity;
+/// minimum order quantity, availability, group-buy deadline and stock checked
+/// per listing over all its lines.
+pub fn price_order(
+    lines: &[OrderLine],
+    listings: &HashMap<ListingId, ListingSnapshot>,
+    now: DateTime<Utc>,
+) -> Result<PricedOrder, PricingError> {
+    if lines.is_empty() {
+        return Err(PricingError::Empty);
+    }
+    if lines.len() > MAX_LINES {
+        return Err(PricingError::TooManyLines);
+    }
+    let mut needs: BTreeMap<ListingId, i32> = BTreeMap::new();
+    for (index, line) in lines.iter().enumerate() {
+        if !(1..=MAX_LINE_QTY).contains(&line.quantity) {
+            return Err(PricingError::BadQuantity { index });
+        }
+        if !listings.contains_key(&line.listing_id) {
+            return Err(PricingError::UnknownListing { index });
+        }
+        let n = needs.entry(line.listing_id).or_insert(0);
+        *n = n.checked_add(line.quantity).ok_or(PricingError::Overflow)?;
+    }
+    for (id, qty) in &needs {
+        let l = &listings[id];
+        if !matches!(l.status, ListingStatus::Active | ListingStatus::SoldOut) {
+            return Err(PricingError::Unavailable(*id));
+        }
+        if let SaleTerms::GroupBuy { deadline, .. } = l.sale {
+            if deadline <= now {
+                return Err(PricingError::GroupBuyClosed(*id));
+            }
+        }
+        if *qty < l.min_order_qty {
+            return Err(PricingError::BelowMinimum {
+                listing: *id,
+                min: l.min_order_qty,
+            });
+        }
+        if l.status == ListingStatus::SoldOut || *qty > l.stock {
+            return Err(PricingError::OutOfStock(*id));
+        }
+    }
+    let mut by_seller: BTreeMap<OrgId, Vec<PricedItem>> = BTreeMap::new();
+    let mut total = Fen::ZERO;
+    for line in lines {
+        let l = &listings[&line.listing_id];
+        let unit = unit_price(l.price, &l.tiers, line.quantity);
+        let line_total = unit
+            .checked_mul(i64::from(line.quantity))
+            .ok_or(PricingError::Overflow)?;
+        total = total
+            .checked_add(line_total)
+            .ok_or(PricingError::Overflow)?;
+        by_seller.entry(l.seller_id).or_default().push(PricedItem {
+            listing_id: l.id,
+            title: l.title.clone(),
+            unit_label: l.unit_label.clone(),
+            quantity: line.quantity,
+            unit_price: unit,
+            line_total,
+            commission_bp: commission_bp(l.seller_kind),
+            supplier_member_id: l.supplier_member_id,
+            ship_from: match l.sale {
+                SaleTerms::Presale { ship_from } => Some(ship_from),
+                _ => None,
+            },
+        });
+    }
+    Ok(PricedOrder {
+        sellers: by_seller.into_iter().collect(),
+        total,
+        stock_needs: needs,
+    })
+}
+
+/// What happens to a seller order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SellerAction {
+    Accept,
+    Reject,
+    Ship {
+        carrier: String,
+        tracking_no: String,
+    },
+    Deliver,
+    /// The service station confirmed the buyer picked it up.
+    PickedUp,
+    /// The buyer confirmed receipt, or the auto-complete period passed.
+    Complete,
+    Refund,
+}
+
+impl SellerAction {
+    pub fn name(&self) -> &'static str {
+        match self {
+            SellerAction::Accept => "accept",
+            SellerAction::Reject => "reject",
+            SellerAction::Ship { .. } => "ship",
+            SellerAction::Deliver => "deliver",
+            SellerAction::PickedUp => "pickup",
+            SellerAction::Complete => "complete",
+            SellerAction::Refund => "refund",
+        }
+    }
+}
+
+/// The seller-order state machine: `paid → accepted → shipped → delivered →
+/// completed`; `paid → rejected` (then refunded at once); refunds from
+/// `paid`, `accepted` or `rejected`.
+pub fn seller_transition(
+    from: SellerOrderStatus,
+    action: &SellerAction,
+) -> Result<SellerOrderStatus, (SellerOrderStatus, &'static str)> {
+    use SellerOrderStatus::*;
+    let to = match (from, action) {
+        (Paid, SellerAction::Accept) => Accepted,
+        (Paid, SellerAction::Reject) => Rejected,
+        (Accepted, SellerAction::Ship { .. }) => Shipped,
+        (Shipped, SellerAction::Deliver | SellerAction::PickedUp) => Delivered,
+        (Delivered, SellerAction::Complete) => Completed,
+        (Paid | Accepted | Rejected, SellerAction::Refund) => Refunded,
+        _ => return Err((from, action.name())),
+    };
+    Ok(to)
+}
+
+/// An order's status once all its seller orders are final.
+pub fn order_status_after(sellers: &[SellerOrderStatus], current: OrderStatus) -> OrderStatus {
+    if current == OrderStatus::Paid && !sellers.is_empty() && sellers.iter().all(|s| s.is_final()) {
+        OrderStatus::Completed
+    } else {
+        current
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderItem {
+    pub id: uuid::Uuid,
+    pub seller_order_id: SellerOrderId,
+    pub item: PricedItem,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SellerOrder {
+    pub id: SellerOrderId,
+    pub order_id: OrderId,
+    pub seller_id: OrgId,
+    pub status: SellerOrderStatus,
+    pub subtotal: Fen,
+    pub commission: Fen,
+    pub carrier: Option<String>,
+    pub tracking_no: Option<String>,
+    pub pickup_code: Option<String>,
+    pub items: Vec<OrderItem>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Order {
+    pub id: OrderId,
+    pub number: String,
+    pub buyer: Buyer,
+    pub external_ref: Option<String>,
+    pub status: OrderStatus,
+    pub total: Fen,
+    pub delivery: Delivery,
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub seller_orders: Vec<SellerOrder>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payment {
+    pub id: PaymentId,
+    pub order_id: OrderId,
+    pub amount: Fen,
+    pub provider: String,
+    pub status: PaymentStatus,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One recorded state change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderEvent {
+    pub seller_order_id: Option<SellerOrderId>,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub actor: String,
+    pub occurred_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot(stock: i32) -> ListingSnapshot {
+        ListingSnapshot {
+            id: ListingId::new(),
+            seller_id: OrgId::new(),
+            seller_kind: OrgKind::FarmerCoop,
+            title: "甜瓜".into(),
+            unit_label: "箱".into(),
+            price: Fen(6800),
+            tiers: vec![TierPrice {
+                min_qty: 10,
+                price_fen: 6200,
+            }],
+            min_order_qty: 2,
+            status: ListingStatus::Active,
+            stock,
+            sale: SaleTerms::Spot,
+            supplier_member_id: None,
+        }
+    }
+
+    #[test]
+    fn prices_lines_by_their_own_quantity_and_sums_stock_per_listing() {
+        let l = snapshot(100);
+        let id = l.id;
+        let map = HashMap::from([(id, l)]);
+        let priced = price_order(
+            &[
+                OrderLine {
+                    listing_id: id,
+                    quantity: 10,
+                },
+                OrderLine {
+                    listing_id: id,
+                    quantity: 1,
+                },
+            ],
+            &map,
+            Utc::now(),
+        );
+        let Ok(p) = priced else { panic!("{priced:?}") };
+        assert_eq!(p.stock_needs[&id], 11);
+        let items = &p.sellers[0].1;
+        assert_eq!(items[0].unit_price, Fen(6200));
+        assert_eq!(items[1].unit_price, Fen(6800));
+        assert_eq!(p.total, Fen(62_000 + 6_800));
+        assert_eq!(items[0].commission_bp, 400);
+    }
+
+    #[test]
+    fn pricing_rules() {
+        let l = snapshot(5);
+        let id = l.id;
+        let map = HashMap::from([(id, l.clone())]);
+        let now = Utc::now();
+        assert_eq!(price_order(&[], &map, now), Err(PricingError::Empty));
+        assert_eq!(
+            price_order(
+                &[OrderLine {
+                    listing_id: id,
+                    quantity: 1
+                }],
+                &map,
+                now
+            ),
+            Err(PricingError::BelowMinimum {
+                listing: id,
+                min: 2
+            })
+        );
+        assert_eq!(
+            price_order(
+                &[OrderLine {
+                    listing_id: id,
+                    quantity: 0
+                }],
+                &map,
+                now
+            ),
+            Err(PricingError::BadQuantity { index: 0 })
+        );
+        assert_eq!(
+            price_order(
+                &[
+                    OrderLine {
+                        listing_id: id,
+                        quantity: 3
+                    },
+                    OrderLine {
+                        listing_id: id,
+                        quantity: 3
+                    }
+                ],
+                &map,
+                now
+            ),
+            Err(PricingError::OutOfStock(id))
+        );
+        assert_eq!(
+            price_order(
+                &[OrderLine {
+                    listing_id: ListingId::new(),
+                    quantity: 3
+                }],
+                &map,
+                now
+            ),
+            Err(PricingError::UnknownListing { index: 0 })
+        );
+        let mut paused = l.clone();
+        paused.status = ListingStatus::Paused;
+        assert_eq!(
+            price_order(
+                &[OrderLine {
+                    listing_id: id,
+                    quantity: 2
+                }],
+                &HashMap::from([(id, paused)]),
+                now
+            ),
+            Err(PricingError::Unavailable(id))
+        );
+        let mut group = l;
+        group.sale = SaleTerms::GroupBuy {
+            target_qty: 10,
+            deadline: now - chrono::Duration::seconds(1),
+        };
+        assert_eq!(
+            price_order(
+                &[OrderLine {
+                    listing_id: id,
+                    quantity: 2
+                }],
+                &HashMap::from([(id, group)]),
+                now
+            ),
+            Err(PricingError::GroupBuyClosed(id))
+        );
+    }
+
+    #[test]
+    fn seller_order_state_machine() {
+        use SellerOrderStatus::*;
+        assert_eq!(seller_transition(Paid, &SellerAction::Accept), Ok(Accepted));
+        assert_eq!(
+            seller_transition(
+                Accepted,
+                &SellerAction::Ship {
+                    carrier: "SF".into(),
+                    tracking_no: "1".into()
+                }
+            ),
+            Ok(Shipped)
+        );
+        assert_eq!(
+            seller_transition(Shipped, &SellerAction::Deliver),
+            Ok(Delivered)
+        );
+        assert_eq!(
+            seller_transition(Delivered, &SellerAction::Complete),
+            Ok(Completed)
+        );
+        assert_eq!(
+            seller_transition(Rejected, &SellerAction::Refund),
+            Ok(Refunded)
+        );
+        assert_eq!(
+            seller_transition(PendingPayment, &SellerAction::Accept),
+            Err((PendingPayment, "accept"))
+        );
+        assert_eq!(
+            seller_transition(Shipped, &SellerAction::Refund),
+            Err((Shipped, "refund"))
+        );
+        assert_eq!(
+            seller_transition(Completed, &SellerAction::Complete),
+            Err((Completed, "complete"))
+        );
+        assert_eq!(
+            order_status_after(&[Completed, Refunded], OrderStatus::Paid),
+            OrderStatus::Completed
+        );
+        assert_eq!(
+            order_status_after(&[Completed, Shipped], OrderStatus::Paid),
+            OrderStatus::Paid
+        );
+    }
+}

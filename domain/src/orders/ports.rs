@@ -1,0 +1,221 @@
+//! Ports of the orders context.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use super::model::*;
+use crate::catalog::ListingId;
+use crate::coop::OrgId;
+
+pub type Unknown = anyhow::Error;
+
+/// An order ready to be written.
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    pub id: OrderId,
+    pub number: String,
+    pub buyer: Buyer,
+    pub external_ref: Option<String>,
+    pub priced: PricedOrder,
+    pub delivery: Delivery,
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    /// One pickup code per seller (station pickup only), in seller order.
+    pub pickup_codes: Vec<Option<String>>,
+}
+
+#[derive(Debug)]
+pub enum CreateOutcome {
+    Created(Box<Order>),
+    /// Not enough stock for this listing; nothing was written.
+    OutOfStock(ListingId),
+    /// The listing stopped being buyable; nothing was written.
+    Unavailable(ListingId),
+    /// The partner already sent an order with this `external_ref`.
+    DuplicateExternalRef,
+}
+
+/// The start of an idempotent request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IdemBegin {
+    /// First use of the key (or a takeover of an abandoned one): go ahead.
+    Started,
+    /// Completed before with the same request: replay this response.
+    Replay {
+        status: u16,
+        body: serde_json::Value,
+    },
+    /// Used before with a different request.
+    Mismatch,
+    /// The first request with this key is still running.
+    InFlight,
+}
+
+/// Renders the response stored with a completed idempotency key.
+pub type Render<'a> = &'a dyn Fn(&Order) -> (u16, serde_json::Value);
+
+#[derive(Debug)]
+pub enum SellerTransition {
+    Done {
+        seller_order: Box<SellerOrder>,
+        order_status: OrderStatus,
+        /// Listings whose stock came back (reject/refund before shipping).
+        restocked: Vec<ListingId>,
+    },
+    NotFound,
+    Invalid(SellerOrderStatus, &'static str),
+    /// Station pickup: the code does not match.
+    WrongPickupCode,
+}
+
+#[derive(Debug)]
+pub enum CancelOutcome {
+    Cancelled { restocked: Vec<ListingId> },
+    NotFound,
+    Invalid(OrderStatus),
+}
+
+#[derive(Debug)]
+pub enum PaymentStart {
+    Created(Payment),
+    NotFound,
+    /// The order cannot be paid (already paid, cancelled, expired).
+    NotPayable(OrderStatus),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentApplied {
+    /// The order is paid now.
+    Paid,
+    /// Recorded as failed; the order still waits for payment.
+    Failed,
+    /// The order had expired or was cancelled: the payment must be refunded.
+    RefundDue(Payment),
+    /// The same notification was processed before.
+    AlreadyProcessed,
+    NotFound,
+    /// The notified amount differs from the payment's.
+    AmountMismatch,
+}
+
+pub trait OrderRepository: Send + Sync {
+    fn snapshots(&self, ids: &[ListingId]) -> Result<HashMap<ListingId, ListingSnapshot>, Unknown>;
+    /// Claims `key` in `scope` for a request whose body hashes to `hash`;
+    /// an in-flight claim older than `stale_after_secs` is taken over.
+    fn idem_begin(
+        &self,
+        scope: &str,
+        key: &str,
+        hash: &str,
+        now: DateTime<Utc>,
+        ttl_secs: i64,
+        stale_after_secs: i64,
+    ) -> Result<IdemBegin, Unknown>;
+    /// Drops a claim whose request wrote nothing (it may be retried).
+    fn idem_release(&self, scope: &str, key: &str) -> Result<(), Unknown>;
+    /// In one transaction: takes stock with one conditional update per
+    /// listing (in id order), writes the order, its seller orders, items and
+    /// first event, and completes the idempotency claim with `render`'s
+    /// response.
+    fn create(
+        &self,
+        new: &NewOrder,
+        idem: Option<(&str, &str)>,
+        render: Render<'_>,
+    ) -> Result<CreateOutcome, Unknown>;
+    fn find(&self, id: OrderId) -> Result<Option<Order>, Unknown>;
+    fn list_for_buyer(
+        &self,
+        buyer: Buyer,
+        after: Option<OrderId>,
+        limit: i64,
+    ) -> Result<Vec<Order>, Unknown>;
+    fn list_seller_orders(
+        &self,
+        seller: OrgId,
+        status: Option<SellerOrderStatus>,
+        after: Option<SellerOrderId>,
+        limit: i64,
+    ) -> Result<Vec<SellerOrder>, Unknown>;
+    fn find_seller_order(&self, id: SellerOrderId) -> Result<Option<SellerOrder>, Unknown>;
+    fn events(&self, order: OrderId) -> Result<Vec<OrderEvent>, Unknown>;
+    /// Cancels (or expires) a pending order and returns its stock.
+    fn cancel(
+        &self,
+        id: OrderId,
+        to: OrderStatus,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<CancelOutcome, Unknown>;
+    /// Pending orders past `expires_at`, locked with SKIP LOCKED so several
+    /// instances can sweep at once; each is expired and restocked.
+    fn expire_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<(OrderId, Vec<ListingId>)>, Unknown>;
+    fn transition(
+        &self,
+        id: SellerOrderId,
+        action: &SellerAction,
+        pickup_code: Option<&str>,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<SellerTransition, Unknown>;
+    /// Seller orders delivered before `cutoff`, still not completed.
+    fn delivered_before(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<SellerOrderId>, Unknown>;
+    fn create_payment(
+        &self,
+        order: OrderId,
+        provider: &str,
+        now: DateTime<Utc>,
+    ) -> Result<PaymentStart, Unknown>;
+    fn find_payment(&self, id: PaymentId) -> Result<Option<Payment>, Unknown>;
+    /// Applies a provider's result, idempotently.
+    fn apply_payment(
+        &self,
+        id: PaymentId,
+        succeeded: bool,
+        amount: i64,
+        now: DateTime<Utc>,
+    ) -> Result<PaymentApplied, Unknown>;
+    fn mark_refunded(&self, id: PaymentId) -> Result<(), Unknown>;
+}
+
+/// A verified notification from the payment provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentNotification {
+    pub payment_id: PaymentId,
+    pub succeeded: bool,
+    pub amount_fen: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotifyError {
+    #[error("the notification signature is invalid")]
+    BadSignature,
+    #[error("the notification timestamp is too old or in the future")]
+    Stale,
+    #[error("the notification body is malformed")]
+    Malformed,
+}
+
+/// A payment provider (WeChat Pay, Alipay …; `sandbox` built in).
+pub trait PaymentGateway: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// Checks signature and freshness of a notification and parses it.
+    fn verify(
+        &self,
+        timestamp: &str,
+        signature: &str,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<PaymentNotification, NotifyError>;
+    /// Returns the money of a payment that cannot be applied.
+    fn refund(&self, payment: &Payment) -> Result<(), Unknown>;
+}

@@ -1,0 +1,548 @@
+//! Order use cases.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Datelike, Duration, Utc};
+
+use super::model::*;
+use super::ports::*;
+use crate::catalog::ListingId;
+use crate::coop::{
+    MembershipRepository, NewTransaction, OrgId, OrgKind, OrgRepository, TransactionSource,
+};
+use crate::identity::{Phone, UserId};
+use crate::region::RegionCode;
+use crate::validation::ValidationErrors;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OrderError {
+    #[error(transparent)]
+    Validation(#[from] ValidationErrors),
+    #[error("not found")]
+    NotFound,
+    #[error("{1}")]
+    Forbidden(&'static str, &'static str),
+    #[error("listing {0} does not have enough stock")]
+    OutOfStock(ListingId),
+    #[error("listing {0} cannot be ordered now")]
+    Unavailable(ListingId),
+    #[error("the group buy of listing {0} has closed")]
+    GroupBuyClosed(ListingId),
+    #[error("{0}")]
+    InvalidTransition(String),
+    #[error("this Idempotency-Key was used with a different request")]
+    IdempotencyMismatch,
+    #[error("a request with this Idempotency-Key is still being processed")]
+    IdempotencyInFlight,
+    #[error("an order with this external_ref exists")]
+    DuplicateExternalRef,
+    #[error("the pickup code does not match")]
+    WrongPickupCode,
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
+/// The outcome of an order creation.
+#[derive(Debug)]
+pub enum Created {
+    New(Box<Order>),
+    /// The original response of an earlier request with the same key.
+    Replayed {
+        status: u16,
+        body: serde_json::Value,
+    },
+}
+
+pub struct CreateOrderInput {
+    pub lines: Vec<OrderLine>,
+    pub delivery: Delivery,
+    pub external_ref: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct OrderService {
+    pub orders: Arc<dyn OrderRepository>,
+    pub orgs: Arc<dyn OrgRepository>,
+    pub members: Arc<dyn MembershipRepository>,
+    pub gateway: Arc<dyn PaymentGateway>,
+    pub payment_ttl: Duration,
+    pub auto_complete_after: Duration,
+}
+
+/// Idempotency keys live at least this long.
+pub const IDEMPOTENCY_TTL_SECS: i64 = 24 * 3600;
+/// An in-flight claim this old belongs to a request that died.
+pub const IDEMPOTENCY_STALE_SECS: i64 = 60;
+
+fn random_digits(n: u32) -> String {
+    let v = uuid::Uuid::new_v4().as_u128() % 10u128.pow(n);
+    format!("{v:0width$}", width = n as usize)
+}
+
+impl OrderService {
+    fn check_delivery(&self, d: &Delivery) -> Result<(), OrderError> {
+        let mut e = ValidationErrors::new();
+        match d {
+            Delivery::HomeDelivery { address } => {
+                let r = address.recipient.trim();
+                if r.is_empty() || r.chars().count() > 50 {
+                    e.add("delivery.address.recipient", "must be 1–50 characters");
+                }
+                if Phone::parse(&address.phone).is_err() {
+                    e.add(
+                        "delivery.address.phone",
+                        "is not a mainland China mobile number",
+                    );
+                }
+                if let Err(m) = RegionCode::parse(&address.region_code) {
+                    e.add("delivery.address.region_code", m);
+                }
+                let l = address.line.trim();
+                if l.is_empty() || l.chars().count() > 200 {
+                    e.add("delivery.address.line", "must be 1–200 characters");
+                }
+            }
+            Delivery::StationPickup { station_id } => {
+                if self
+                    .orgs
+                    .find(*station_id)?
+                    .is_none_or(|o| o.kind != OrgKind::ServiceStation)
+                {
+                    e.add("delivery.station_id", "is not a service station");
+                }
+            }
+        }
+        Ok(e.into_result(())?)
+    }
+
+    /// Creates an order. With `idem = Some((key, request_hash))` the
+    /// Idempotency-Key rules apply (replay, mismatch, in flight).
+    pub fn create(
+        &self,
+        buyer: Buyer,
+        input: &CreateOrderInput,
+        idem: Option<(&str, &str)>,
+        render: Render<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Created, OrderError> {
+        match (&buyer, &input.external_ref) {
+            (Buyer::Partner(_), None) => {
+                return Err(ValidationErrors::single(
+                    "external_ref",
+                    "is required for partner orders",
+                )
+                .into())
+            }
+            (Buyer::Partner(_), Some(r)) if r.trim().is_empty() || r.len() > 64 => {
+                return Err(
+                    ValidationErrors::single("external_ref", "must be 1–64 characters").into(),
+                )
+            }
+            (Buyer::User(_), Some(_)) => {
+                return Err(
+                    ValidationErrors::single("external_ref", "is for partner orders only").into(),
+                )
+            }
+            _ => {}
+        }
+        self.check_delivery(&input.delivery)?;
+        let scope = buyer.scope();
+        if let Some((key, hash)) = idem {
+            match self.orders.idem_begin(
+                &scope,
+                key,
+                hash,
+                now,
+                IDEMPOTENCY_TTL_SECS,
+                IDEMPOTENCY_STALE_SECS,
+            )? {
+                IdemBegin::Started => {}
+                IdemBegin::Replay { status, body } => {
+                    return Ok(Created::Replayed { status, body })
+                }
+                IdemBegin::Mismatch => return Err(OrderError::IdempotencyMismatch),
+                IdemBegin::InFlight => return Err(OrderError::IdempotencyInFlight),
+            }
+        }
+        let result = self.create_claimed(
+            buyer,
+            input,
+            idem.map(|(k, _)| (scope.as_str(), k)),
+            render,
+            now,
+        );
+        if let (Some((key, _)), Err(_)) = (idem, &result) {
+            // Nothing was written: the same key may be retried.
+            self.orders.idem_release(&scope, key)?;
+        }
+        result
+    }
+
+    fn create_claimed(
+        &self,
+        buyer: Buyer,
+        input: &CreateOrderInput,
+        idem: Option<(&str, &str)>,
+        render: Render<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Created, OrderError> {
+        let ids: Vec<ListingId> = input.lines.iter().map(|l| l.listing_id).collect();
+        let snapshots = self.orders.snapshots(&ids)?;
+        let priced = price_order(&input.lines, &snapshots, now).map_err(|e| match e {
+            PricingError::Empty => {
+                ValidationErrors::single("items", "at least one item is required").into()
+            }
+            PricingError::TooManyLines => {
+                ValidationErrors::single("items", format!("at most {MAX_LINES} items")).into()
+            }
+            PricingError::BadQuantity { index } => ValidationErrors::single(
+                format!("items[{index}].quantity"),
+                format!("must be 1–{MAX_LINE_QTY}"),
+            )
+            .into(),
+            PricingError::UnknownListing { index } => {
+                ValidationErrors::single(format!("items[{index}].listing_id"), "no such listing")
+                    .into()
+            }
+            PricingError::BelowMinimum { listing, min } => ValidationErrors::single(
+                "items",
+                format!("listing {listing} has a minimum order quantity of {min}"),
+            )
+            .into(),
+            PricingError::Overflow => {
+                ValidationErrors::single("items", "the order is too large").into()
+            }
+            PricingError::Unavailable(id) => OrderError::Unavailable(id),
+            PricingError::GroupBuyClosed(id) => OrderError::GroupBuyClosed(id),
+            PricingError::OutOfStock(id) => OrderError::OutOfStock(id),
+        })?;
+        let pickup_codes = priced
+            .sellers
+            .iter()
+            .map(|_| {
+                matches!(input.delivery, Delivery::StationPickup { .. }).then(|| random_digits(6))
+            })
+            .collect();
+        let new = NewOrder {
+            id: OrderId::new(),
+            number: format!("CM{}{}", now.format("%Y%m%d"), random_digits(10)),
+            buyer,
+            external_ref: input.external_ref.clone(),
+            priced,
+            delivery: input.delivery.clone(),
+            expires_at: now + self.payment_ttl,
+            created_at: now,
+            pickup_codes,
+        };
+        match self.orders.create(&new, idem, render)? {
+            CreateOutcome::Created(o) => Ok(Created::New(o)),
+            CreateOutcome::OutOfStock(id) => Err(OrderError::OutOfStock(id)),
+            CreateOutcome::Unavailable(id) => Err(OrderError::Unavailable(id)),
+            CreateOutcome::DuplicateExternalRef => Err(OrderError::DuplicateExternalRef),
+        }
+    }
+
+    /// The buyer's order; anyone else gets `NotFound`.
+    pub fn get(&self, buyer: Buyer, id: OrderId) -> Result<Order, OrderError> {
+        self.orders
+            .find(id)?
+            .filter(|o| o.buyer == buyer)
+            .ok_or(OrderError::NotFound)
+    }
+
+    pub fn events(&self, buyer: Buyer, id: OrderId) -> Result<Vec<OrderEvent>, OrderError> {
+        self.get(buyer, id)?;
+        Ok(self.orders.events(id)?)
+    }
+
+    pub fn list(
+        &self,
+        buyer: Buyer,
+        after: Option<OrderId>,
+        limit: i64,
+    ) -> Result<Vec<Order>, OrderError> {
+        Ok(self.orders.list_for_buyer(buyer, after, limit)?)
+    }
+
+    /// Cancels an unpaid order; returns the listings whose stock came back.
+    pub fn cancel(
+        &self,
+        buyer: Buyer,
+        id: OrderId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ListingId>, OrderError> {
+        self.get(buyer, id)?;
+        match self
+            .orders
+            .cancel(id, OrderStatus::Cancelled, "buyer", now)?
+        {
+            CancelOutcome::Cancelled { restocked } => Ok(restocked),
+            CancelOutcome::NotFound => Err(OrderError::NotFound),
+            CancelOutcome::Invalid(s) => Err(OrderError::InvalidTransition(format!(
+                "a {s} order cannot be cancelled"
+            ))),
+        }
+    }
+
+    /// Expires overdue unpaid orders (safe to run on every instance).
+    pub fn expire_due(&self, now: DateTime<Utc>) -> Result<Vec<ListingId>, OrderError> {
+        let done = self.orders.expire_due(now, 100)?;
+        Ok(done.into_iter().flat_map(|(_, l)| l).collect())
+    }
+
+    pub fn start_payment(
+        &self,
+        buyer: Buyer,
+        id: OrderId,
+        now: DateTime<Utc>,
+    ) -> Result<Payment, OrderError> {
+        let order = self.get(buyer, id)?;
+        if order.status == OrderStatus::PendingPayment && order.expires_at <= now {
+            return Err(OrderError::InvalidTransition(
+                "the order has expired".into(),
+            ));
+        }
+        match self.orders.create_payment(id, self.gateway.name(), now)? {
+            PaymentStart::Created(p) => Ok(p),
+            PaymentStart::NotFound => Err(OrderError::NotFound),
+            PaymentStart::NotPayable(s) => Err(OrderError::InvalidTransition(format!(
+                "a {s} order cannot be paid"
+            ))),
+        }
+    }
+
+    pub fn payment(&self, id: PaymentId) -> Result<Payment, OrderError> {
+        self.orders.find_payment(id)?.ok_or(OrderError::NotFound)
+    }
+
+    /// Applies a verified provider notification. Repeats are no-ops; a
+    /// payment for an expired or cancelled order is refunded, not applied.
+    pub fn apply_notification(
+        &self,
+        n: &PaymentNotification,
+        now: DateTime<Utc>,
+    ) -> Result<PaymentApplied, OrderError> {
+        let applied = self
+            .orders
+            .apply_payment(n.payment_id, n.succeeded, n.amount_fen, now)?;
+        if let PaymentApplied::RefundDue(p) = &applied {
+            self.gateway.refund(p)?;
+            self.orders.mark_refunded(p.id)?;
+        }
+        Ok(applied)
+    }
+
+    fn staff_of(&self, org: OrgId, user: UserId) -> Result<bool, OrderError> {
+        Ok(self.orgs.staff_role(org, user)?.is_some())
+    }
+
+    /// A seller order for its seller's staff; others get `NotFound`.
+    pub fn seller_order(&self, user: UserId, id: SellerOrderId) -> Result<SellerOrder, OrderError> {
+        let so = self
+            .orders
+            .find_seller_order(id)?
+            .ok_or(OrderError::NotFound)?;
+        if self.staff_of(so.seller_id, user)? {
+            Ok(so)
+        } else {
+            Err(OrderError::NotFound)
+        }
+    }
+
+    pub fn seller_orders(
+        &self,
+        user: UserId,
+        seller: OrgId,
+        status: Option<&str>,
+        after: Option<SellerOrderId>,
+        limit: i64,
+    ) -> Result<Vec<SellerOrder>, OrderError> {
+        if !self.staff_of(seller, user)? {
+            return Err(OrderError::NotFound);
+        }
+        let status = status
+            .map(|s| {
+                s.parse::<SellerOrderStatus>()
+                    .map_err(|m| ValidationErrors::single("status", m))
+            })
+            .transpose()?;
+        Ok(self
+            .orders
+            .list_seller_orders(seller, status, after, limit)?)
+    }
+
+    fn transitioned(
+        &self,
+        t: SellerTransition,
+        now: DateTime<Utc>,
+    ) -> Result<(SellerOrder, Vec<ListingId>), OrderError> {
+        match t {
+            SellerTransition::Done {
+                seller_order,
+                restocked,
+                ..
+            } => {
+                if seller_order.status == SellerOrderStatus::Completed {
+                    self.feed_volume(&seller_order, now)?;
+                }
+                Ok((*seller_order, restocked))
+            }
+            SellerTransition::NotFound => Err(OrderError::NotFound),
+            SellerTransition::Invalid(from, action) => Err(OrderError::InvalidTransition(format!(
+                "a {from} seller order cannot {action}"
+            ))),
+            SellerTransition::WrongPickupCode => Err(OrderError::WrongPickupCode),
+        }
+    }
+
+    /// Seller staff act on their seller order (accept, reject, ship, deliver,
+    /// refund). Returns the listings whose stock came back.
+    pub fn seller_act(
+        &self,
+        user: UserId,
+        id: SellerOrderId,
+        action: SellerAction,
+        now: DateTime<Utc>,
+    ) -> Result<(SellerOrder, Vec<ListingId>), OrderError> {
+        self.seller_order(user, id)?;
+        if let SellerAction::Ship {
+            carrier,
+            tracking_no,
+        } = &action
+        {
+            let mut e = ValidationErrors::new();
+            if carrier.trim().is_empty() || carrier.chars().count() > 50 {
+                e.add("carrier", "must be 1–50 characters");
+            }
+            if tracking_no.trim().is_empty() || tracking_no.len() > 64 {
+                e.add("tracking_no", "must be 1–64 characters");
+            }
+            e.into_result(())?;
+        }
+        let t = self
+            .orders
+            .transition(id, &action, None, &format!("user:{user}"), now)?;
+        let (so, mut restocked) = self.transitioned(t, now)?;
+        // A rejected seller order is refunded at once.
+        if so.status == SellerOrderStatus::Rejected {
+            let t = self
+                .orders
+                .transition(id, &SellerAction::Refund, None, "system", now)?;
+            let (so, more) = self.transitioned(t, now)?;
+            restocked.extend(more);
+            return Ok((so, restocked));
+        }
+        Ok((so, restocked))
+    }
+
+    /// The buyer confirms receipt: every delivered seller order completes.
+    pub fn confirm_receipt(
+        &self,
+        buyer: Buyer,
+        id: OrderId,
+        now: DateTime<Utc>,
+    ) -> Result<Order, OrderError> {
+        let order = self.get(buyer, id)?;
+        let delivered: Vec<SellerOrderId> = order
+            .seller_orders
+            .iter()
+            .filter(|s| s.status == SellerOrderStatus::Delivered)
+            .map(|s| s.id)
+            .collect();
+        if delivered.is_empty() {
+            return Err(OrderError::InvalidTransition(
+                "nothing has been delivered yet".into(),
+            ));
+        }
+        for so in delivered {
+            let t = self
+                .orders
+                .transition(so, &SellerAction::Complete, None, "buyer", now)?;
+            self.transitioned(t, now)?;
+        }
+        self.get(buyer, id)
+    }
+
+    /// A service station confirms a pickup by its code.
+    pub fn pickup(
+        &self,
+        user: UserId,
+        station: OrgId,
+        code: &str,
+        seller_order: SellerOrderId,
+        now: DateTime<Utc>,
+    ) -> Result<SellerOrder, OrderError> {
+        if !self.staff_of(station, user)? {
+            return Err(OrderError::NotFound);
+        }
+        let so = self
+            .orders
+            .find_seller_order(seller_order)?
+            .ok_or(OrderError::NotFound)?;
+        let order = self.orders.find(so.order_id)?.ok_or(OrderError::NotFound)?;
+        if order.delivery
+            != (Delivery::StationPickup {
+                station_id: station,
+            })
+        {
+            return Err(OrderError::NotFound);
+        }
+        let t = self.orders.transition(
+            seller_order,
+            &SellerAction::PickedUp,
+            Some(code),
+            &format!("station:{station}"),
+            now,
+        )?;
+        self.transitioned(t, now).map(|(so, _)| so)
+    }
+
+    /// Completes seller orders delivered longer ago than the auto-complete period.
+    pub fn auto_complete_due(&self, now: DateTime<Utc>) -> Result<usize, OrderError> {
+        let due = self
+            .orders
+            .delivered_before(now - self.auto_complete_after, 100)?;
+        let mut done = 0;
+        for id in due {
+            let t = self
+                .orders
+                .transition(id, &SellerAction::Complete, None, "system", now)?;
+            if self.transitioned(t, now).is_ok() {
+                done += 1;
+            }
+        }
+        Ok(done)
+    }
+
+    /// Completed seller orders feed member transaction volume: the supplying
+    /// member's sale, and the buyer's own purchase when the buyer is a
+    /// member of the selling coop. Idempotent by reference.
+    fn feed_volume(&self, so: &SellerOrder, now: DateTime<Utc>) -> Result<(), OrderError> {
+        let year = now.year();
+        for item in &so.items {
+            if let Some(member) = item.item.supplier_member_id {
+                let t = NewTransaction {
+                    fiscal_year: year,
+                    amount: item.item.line_total,
+                    source: TransactionSource::PlatformSale,
+                    reference: Some(format!("{}:{}", so.id, item.id)),
+                };
+                self.members
+                    .add_transaction(so.seller_id, member, &t, None)?;
+            }
+        }
+        if let Some(Buyer::User(user)) = self.orders.find(so.order_id)?.map(|o| o.buyer) {
+            if let Some(member) = self.members.member_for_user(so.seller_id, user)? {
+                let t = NewTransaction {
+                    fiscal_year: year,
+                    amount: so.subtotal,
+                    source: TransactionSource::PlatformPurchase,
+                    reference: Some(so.id.to_string()),
+                };
+                self.members
+                    .add_transaction(so.seller_id, member, &t, None)?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,995 @@
+//! Postgres adapter of the orders context. Stock is taken with one
+//! conditional UPDATE per listing inside the order's transaction:
+//! `stock = stock - n WHERE stock >= n AND status = 'active'`, plus
+//! `CHECK (stock >= 0)` in the schema, so no interleaving can oversell.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::sql_types::{Bool, Integer};
+use domain::catalog::{ListingId, TierPrice};
+use domain::coop::{MemberId, OrgId};
+use domain::identity::{PartnerId, UserId};
+use domain::money::Fen;
+use domain::orders::*;
+use uuid::Uuid;
+
+use crate::db::{get_conn, PgPool};
+use crate::schema::{
+    idempotency_keys, listings, order_events, order_items, orders, organizations, payments,
+    seller_orders,
+};
+
+fn bad(e: impl std::fmt::Display) -> DieselError {
+    DieselError::DeserializationError(e.to_string().into())
+}
+
+/// A transaction that ends early with a business outcome rolls back.
+enum TxError<T> {
+    Db(DieselError),
+    Outcome(T),
+}
+
+impl<T> From<DieselError> for TxError<T> {
+    fn from(e: DieselError) -> Self {
+        TxError::Db(e)
+    }
+}
+
+fn event(
+    conn: &mut PgConnection,
+    order: Uuid,
+    seller_order: Option<Uuid>,
+    from: Option<&str>,
+    to: &str,
+    actor: &str,
+    at: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::insert_into(order_events::table)
+        .values((
+            order_events::id.eq(Uuid::now_v7()),
+            order_events::order_id.eq(order),
+            order_events::seller_order_id.eq(seller_order),
+            order_events::from_status.eq(from),
+            order_events::to_status.eq(to),
+            order_events::actor.eq(actor),
+            order_events::occurred_at.eq(at),
+        ))
+        .execute(conn)
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = orders)]
+struct OrderRow {
+    id: Uuid,
+    number: String,
+    buyer_user_id: Option<Uuid>,
+    buyer_partner_id: Option<Uuid>,
+    external_ref: Option<String>,
+    status: String,
+    total_fen: i64,
+    delivery: serde_json::Value,
+    expires_at: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = seller_orders)]
+struct SellerOrderRow {
+    id: Uuid,
+    order_id: Uuid,
+    seller_id: Uuid,
+    status: String,
+    subtotal_fen: i64,
+    commission_fen: i64,
+    carrier: Option<String>,
+    tracking_no: Option<String>,
+    pickup_code: Option<String>,
+    updated_at: DateTime<Utc>,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = order_items)]
+struct ItemRow {
+    id: Uuid,
+    seller_order_id: Uuid,
+    listing_id: Uuid,
+    title: String,
+    unit_label: String,
+    quantity: i32,
+    unit_price_fen: i64,
+    line_total_fen: i64,
+    commission_bp: i32,
+    supplier_member_id: Option<Uuid>,
+    ship_from_date: Option<NaiveDate>,
+}
+
+impl ItemRow {
+    fn into_domain(self) -> OrderItem {
+        OrderItem {
+            id: self.id,
+            seller_order_id: SellerOrderId(self.seller_order_id),
+            item: PricedItem {
+                listing_id: ListingId(self.listing_id),
+                title: self.title,
+                unit_label: self.unit_label,
+                quantity: self.quantity,
+                unit_price: Fen(self.unit_price_fen),
+                line_total: Fen(self.line_total_fen),
+                commission_bp: u32::try_from(self.commission_bp).unwrap_or(0),
+                supplier_member_id: self.supplier_member_id.map(MemberId),
+                ship_from: self.ship_from_date,
+            },
+        }
+    }
+}
+
+fn seller_orders_with_items(
+    conn: &mut PgConnection,
+    rows: Vec<SellerOrderRow>,
+) -> QueryResult<Vec<SellerOrder>> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let items: Vec<ItemRow> = order_items::table
+        .filter(order_items::seller_order_id.eq_any(&ids))
+        .select(ItemRow::as_select())
+        .order(order_items::id.asc())
+        .load(conn)?;
+    let mut by_so: HashMap<Uuid, Vec<OrderItem>> = HashMap::new();
+    for i in items {
+        by_so
+            .entry(i.seller_order_id)
+            .or_default()
+            .push(i.into_domain());
+    }
+    rows.into_iter()
+        .map(|r| {
+            Ok(SellerOrder {
+                id: SellerOrderId(r.id),
+                order_id: OrderId(r.order_id),
+                seller_id: OrgId(r.seller_id),
+                status: r.status.parse().map_err(bad)?,
+                subtotal: Fen(r.subtotal_fen),
+                commission: Fen(r.commission_fen),
+                carrier: r.carrier,
+                tracking_no: r.tracking_no,
+                pickup_code: r.pickup_code,
+                items: by_so.remove(&r.id).unwrap_or_default(),
+                updated_at: r.updated_at,
+            })
+        })
+        .collect()
+}
+
+fn load_orders(conn: &mut PgConnection, rows: Vec<OrderRow>) -> QueryResult<Vec<Order>> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let so_rows: Vec<SellerOrderRow> = seller_orders::table
+        .filter(seller_orders::order_id.eq_any(&ids))
+        .select(SellerOrderRow::as_select())
+        .order(seller_orders::id.asc())
+        .load(conn)?;
+    let mut by_order: HashMap<OrderId, Vec<SellerOrder>> = HashMap::new();
+    for so in seller_orders_with_items(conn, so_rows)? {
+        by_order.entry(so.order_id).or_default().push(so);
+    }
+    rows.into_iter()
+        .map(|r| {
+            let buyer = match (r.buyer_user_id, r.buyer_partner_id) {
+                (Some(u), None) => Buyer::User(UserId(u)),
+                (None, Some(p)) => Buyer::Partner(PartnerId(p)),
+                _ => return Err(bad("order without a single buyer")),
+            };
+            Ok(Order {
+                id: OrderId(r.id),
+                number: r.number,
+                buyer,
+                external_ref: r.external_ref,
+                status: r.status.parse().map_err(bad)?,
+                total: Fen(r.total_fen),
+                delivery: serde_json::from_value(r.delivery).map_err(bad)?,
+                expires_at: r.expires_at,
+                created_at: r.created_at,
+                seller_orders: by_order.remove(&OrderId(r.id)).unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+fn find_order(conn: &mut PgConnection, id: OrderId) -> QueryResult<Option<Order>> {
+    let rows: Vec<OrderRow> = orders::table
+        .find(id.0)
+        .select(OrderRow::as_select())
+        .load(conn)?;
+    Ok(load_orders(conn, rows)?.pop())
+}
+
+/// Gives the stock of a pending order back and closes it as `to`.
+fn close_pending(
+    conn: &mut PgConnection,
+    id: Uuid,
+    to: OrderStatus,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<ListingId>> {
+    diesel::update(orders::table.find(id))
+        .set(orders::status.eq(to.as_str()))
+        .execute(conn)?;
+    let sos: Vec<(Uuid, String)> = seller_orders::table
+        .filter(seller_orders::order_id.eq(id))
+        .select((seller_orders::id, seller_orders::status))
+        .load(conn)?;
+    for (so, from) in &sos {
+        diesel::update(seller_orders::table.find(so))
+            .set(seller_orders::status.eq("cancelled"))
+            .execute(conn)?;
+        event(conn, id, Some(*so), Some(from), "cancelled", actor, now)?;
+    }
+    event(
+        conn,
+        id,
+        None,
+        Some("pending_payment"),
+        to.as_str(),
+        actor,
+        now,
+    )?;
+    let items: Vec<(Uuid, i32)> = order_items::table
+        .filter(order_items::order_id.eq(id))
+        .select((order_items::listing_id, order_items::quantity))
+        .load(conn)?;
+    restock(conn, &items)
+}
+
+/// Returns units to listings (sold_out listings become active again).
+fn restock(conn: &mut PgConnection, items: &[(Uuid, i32)]) -> QueryResult<Vec<ListingId>> {
+    let mut per_listing: BTreeMap<Uuid, i32> = BTreeMap::new();
+    for (l, q) in items {
+        *per_listing.entry(*l).or_insert(0) += q;
+    }
+    for (listing, qty) in &per_listing {
+        diesel::sql_query(
+            "UPDATE listings SET stock = stock + $2, sold_qty = greatest(sold_qty - $2, 0), version = version + 1,
+                    status = CASE WHEN status = 'sold_out' THEN 'active' ELSE status END
+             WHERE id = $1",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(listing)
+        .bind::<Integer, _>(qty)
+        .execute(conn)?;
+    }
+    Ok(per_listing.into_keys().map(ListingId).collect())
+}
+
+pub struct PgOrderRepository {
+    pub pool: PgPool,
+}
+
+impl OrderRepository for PgOrderRepository {
+    fn snapshots(&self, ids: &[ListingId]) -> Result<HashMap<ListingId, ListingSnapshot>, Unknown> {
+        let mut conn = get_conn(&self.pool)?;
+        let raw: Vec<Uuid> = ids.iter().map(|i| i.0).collect();
+        type Row = (
+            Uuid,
+            Uuid,
+            String,
+            String,
+            String,
+            i64,
+            serde_json::Value,
+            i32,
+            String,
+            i32,
+            String,
+            serde_json::Value,
+            Option<Uuid>,
+        );
+        let rows: Vec<Row> = listings::table
+            .inner_join(organizations::table.on(organizations::id.eq(listings::seller_id)))
+            .filter(listings::id.eq_any(raw))
+            .select((
+                listings::id,
+                listings::seller_id,
+                organizations::kind,
+                listings::title,
+                listings::unit_label,
+                listings::price_fen,
+                listings::tier_prices,
+                listings::min_order_qty,
+                listings::status,
+                listings::stock,
+                listings::sale_mode,
+                listings::sale_terms,
+                listings::supplier_member_id,
+            ))
+            .load(&mut conn)?;
+        let mut out = HashMap::new();
+        for (
+            id,
+            seller,
+            kind,
+            title,
+            unit_label,
+            price,
+            tiers,
+            min_qty,
+            status,
+            stock,
+            mode,
+            terms,
+            supplier,
+        ) in rows
+        {
+            let sale = match mode.as_str() {
+                "presale" => domain::catalog::SaleTerms::Presale {
+                    ship_from: serde_json::from_value(terms["ship_from_date"].clone())?,
+                },
+                "group_buy" => domain::catalog::SaleTerms::GroupBuy {
+                    target_qty: serde_json::from_value(terms["group_target_qty"].clone())?,
+                    deadline: serde_json::from_value(terms["group_deadline"].clone())?,
+                },
+                _ => domain::catalog::SaleTerms::Spot,
+            };
+            out.insert(
+                ListingId(id),
+                ListingSnapshot {
+                    id: ListingId(id),
+                    seller_id: OrgId(seller),
+                    seller_kind: kind.parse().map_err(|e: String| anyhow::anyhow!(e))?,
+                    title,
+                    unit_label,
+                    price: Fen(price),
+                    tiers: serde_json::from_value::<Vec<TierPrice>>(tiers)?,
+                    min_order_qty: min_qty,
+                    status: status.parse().map_err(|e: String| anyhow::anyhow!(e))?,
+                    stock,
+                    sale,
+                    supplier_member_id: supplier.map(MemberId),
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    fn idem_begin(
+        &self,
+        scope: &str,
+        key: &str,
+        hash: &str,
+        now: DateTime<Utc>,
+        ttl_secs: i64,
+        stale_after_secs: i64,
+    ) -> Result<IdemBegin, Unknown> {
+        let mut conn = get_conn(&self.pool)?;
+        let expires = now + chrono::Duration::seconds(ttl_secs);
+        Ok(conn.transaction::<_, DieselError, _>(|conn| {
+            let inserted = diesel::insert_into(idempotency_keys::table)
+                .values((
+                    idempotency_keys::scope.eq(scope),
+                    idempotency_keys::key.eq(key),
+                    idempotency_keys::request_hash.eq(hash),
+                    idempotency_keys::status.eq("in_flight"),
+                    idempotency_keys::created_at.eq(now),
+                    idempotency_keys::expires_at.eq(expires),
+                ))
+                .on_conflict_do_nothing()
+                .execute(conn)?;
+            if inserted == 1 {
+                return Ok(IdemBegin::Started);
+            }
+            let (stored_hash, status, code, body, created, expires_at): (
+                String,
+                String,
+                Option<i32>,
+                Option<serde_json::Value>,
+                DateTime<Utc>,
+                DateTime<Utc>,
+            ) = idempotency_keys::table
+                .find((scope, key))
+                .select((
+                    idempotency_keys::request_hash,
+                    idempotency_keys::status,
+                    idempotency_keys::response_status,
+                    idempotency_keys::response_body,
+                    idempotency_keys::created_at,
+                    idempotency_keys::expires_at,
+                ))
+                .for_update()
+                .first(conn)?;
+            let reclaim = expires_at <= now
+                || (status == "in_flight"
+                    && created <= now - chrono::Duration::seconds(stale_after_secs));
+            if reclaim {
+                diesel::update(idempotency_keys::table.find((scope, key)))
+                    .set((
+                        idempotency_keys::request_hash.eq(hash),
+                        idempotency_keys::status.eq("in_flight"),
+                        idempotency_keys::response_status.eq(None::<i32>),
+                        idempotency_keys::response_body.eq(None::<serde_json::Value>),
+                        idempotency_keys::created_at.eq(now),
+                        idempotency_keys::expires_at.eq(expires),
+                    ))
+                    .execute(conn)?;
+                return Ok(IdemBegin::Started);
+            }
+            if stored_hash != hash {
+                return Ok(IdemBegin::Mismatch);
+            }
+            match (status.as_str(), code, body) {
+                ("completed", Some(code), Some(body)) => Ok(IdemBegin::Replay {
+                    status: u16::try_from(code).unwrap_or(200),
+                    body,
+                }),
+                _ => Ok(IdemBegin::InFlight),
+            }
+        })?)
+    }
+
+    fn idem_release(&self, scope: &str, key: &str) -> Result<(), Unknown> {
+        let mut conn = get_conn(&self.pool)?;
+        diesel::delete(
+            idempotency_keys::table
+                .find((scope, key))
+                .filter(idempotency_keys::status.eq("in_flight")),
+        )
+        .execute(&mut conn)?;
+        Ok(())
+    }
+
+    fn create(
+        &self,
+        new: &NewOrder,
+        idem: Option<(&str, &str)>,
+        render: Render<'_>,
+    ) -> Result<CreateOutcome, Unknown> {
+        let mut conn = get_conn(&self.pool)?;
+        let result = conn.transaction::<Order, TxError<CreateOutcome>, _>(|conn| {
+            for (listing, qty) in &new.priced.stock_needs {
+                let taken = diesel::sql_query(
+                    "UPDATE listings SET stock = stock - $2, sold_qty = sold_qty + $2, version = version + 1,
+                            status = CASE WHEN stock - $2 = 0 THEN 'sold_out' ELSE status END
+                     WHERE id = $1 AND status = 'active' AND stock >= $2",
+                )
+                .bind::<diesel::sql_types::Uuid, _>(listing.0)
+                .bind::<Integer, _>(qty)
+                .execute(conn)?;
+                if taken == 0 {
+                    let active: bool = listings::table
+                        .find(listing.0)
+                        .select(sql::<Bool>("status IN ('active', 'sold_out')"))
+                        .first(conn)?;
+                    return Err(TxError::Outcome(if active {
+                        CreateOutcome::OutOfStock(*listing)
+                    } else {
+                        CreateOutcome::Unavailable(*listing)
+                    }));
+                }
+            }
+            let (user, partner) = match new.buyer {
+                Buyer::User(u) => (Some(u.0), None),
+                Buyer::Partner(p) => (None, Some(p.0)),
+            };
+            let inserted = diesel::insert_into(orders::table)
+                .values((
+                    orders::id.eq(new.id.0),
+                    orders::number.eq(&new.number),
+                    orders::buyer_user_id.eq(user),
+                    orders::buyer_partner_id.eq(partner),
+                    orders::external_ref.eq(&new.external_ref),
+                    orders::status.eq("pending_payment"),
+                    orders::total_fen.eq(new.priced.total.0),
+                    orders::delivery.eq(serde_json::to_value(&new.delivery).map_err(bad)?),
+                    orders::expires_at.eq(new.expires_at),
+                    orders::created_at.eq(new.created_at),
+                ))
+                .execute(conn);
+            match inserted {
+                Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)) if info.constraint_name() == Some("orders_partner_ref") => {
+                    return Err(TxError::Outcome(CreateOutcome::DuplicateExternalRef));
+                }
+                other => {
+                    other?;
+                }
+            }
+            let actor = new.buyer.scope();
+            event(conn, new.id.0, None, None, "pending_payment", &actor, new.created_at)?;
+            for ((seller, items), code) in new.priced.sellers.iter().zip(&new.pickup_codes) {
+                let so = SellerOrderId::new();
+                let subtotal: i64 = items.iter().map(|i| i.line_total.0).sum();
+                let commission: i64 = items.iter().map(|i| i.line_total.apply_basis_points(i.commission_bp).0).sum();
+                diesel::insert_into(seller_orders::table)
+                    .values((
+                        seller_orders::id.eq(so.0),
+                        seller_orders::order_id.eq(new.id.0),
+                        seller_orders::seller_id.eq(seller.0),
+                        seller_orders::status.eq("pending_payment"),
+                        seller_orders::subtotal_fen.eq(subtotal),
+                        seller_orders::commission_fen.eq(commission),
+                        seller_orders::pickup_code.eq(code),
+                    ))
+                    .execute(conn)?;
+                let rows: Vec<_> = items
+                    .iter()
+                    .map(|i| {
+                        (
+                            order_items::id.eq(Uuid::now_v7()),
+                            order_items::order_id.eq(new.id.0),
+                            order_items::seller_order_id.eq(so.0),
+                            order_items::listing_id.eq(i.listing_id.0),
+                            order_items::title.eq(i.title.clone()),
+                            order_items::unit_label.eq(i.unit_label.clone()),
+                            order_items::quantity.eq(i.quantity),
+                            order_items::unit_price_fen.eq(i.unit_price.0),
+                            order_items::line_total_fen.eq(i.line_total.0),
+                            order_items::commission_bp.eq(i32::try_from(i.commission_bp).unwrap_or(0)),
+                            order_items::supplier_member_id.eq(i.supplier_member_id.map(|m| m.0)),
+                            order_items::ship_from_date.eq(i.ship_from),
+                        )
+                    })
+                    .collect();
+                diesel::insert_into(order_items::table).values(rows).execute(conn)?;
+            }
+            let order = find_order(conn, new.id)?.ok_or(DieselError::NotFound)?;
+            if let Some((scope, key)) = idem {
+                let (status, body) = render(&order);
+                diesel::update(idempotency_keys::table.find((scope, key)))
+                    .set((
+                        idempotency_keys::status.eq("completed"),
+                        idempotency_keys::response_status.eq(i32::from(status)),
+                        idempotency_keys::response_body.eq(body),
+                    ))
+                    .execute(conn)?;
+            }
+            Ok(order)
+        });
+        match result {
+            Ok(order) => Ok(CreateOutcome::Created(Box::new(order))),
+            Err(TxError::Outcome(o)) => Ok(o),
+            Err(TxError::Db(e)) => Err(e.into()),
+        }
+    }
+
+    fn find(&self, id: OrderId) -> Result<Option<Order>, Unknown> {
+        let mut conn = get_conn(&self.pool)?;
+        Ok(find_order(&mut conn, id)?)
+    }
+
+    fn list_for_buyer(
+        &self,
+        buyer: Buyer,
+        after: Option<OrderId>,
+        limit: i64,
+    ) -> Result<Vec<Order>, Unknown> {
+        let mut conn = get_conn(&self.pool)?;
+        let mut q = orders::table.select(OrderRow::as_select()).into_boxed();
+        q = match buyer {
+            Buyer::User(u) => q.filter(orders::buyer_user_id.eq(u.0)),
+            Buyer::Partner(p) => q.filter(orders::buyer_partner_id.eq(p.0)),
+        };
+        if let Some(a) = after {
+            q = q.filter(orders::id.lt(a.0));
+        }
+        let rows = q.order(orders::id.desc()).limit(limit).load(&mut conn)?;
+        Ok(load_orders(&mut conn, rows)?)
+    }
+
+    fn list_seller_orders(
+        &self,
+        seller: OrgId,
+        status: Option<SellerOrderStatus>,
+        after: Option<SellerOrderId>,
+        limit: i64,
+    ) -> Result<Vec<SellerOrder>, Unknown> {
+        let mut conn = get_conn(&self.pool)?;
+        let mut q = seller_orders::table
+            .filter(seller_orders::seller_id.eq(seller.0))
+            .select(SellerOrderRow::as_select())
+            .into_boxed();
+        if let Some(s) = status {
+            q = q.filter(seller_orders::status.eq(s.as_str()));
+        }
+        if let Some(a) = after {
+            q = q.filter(seller_orders::id.lt(a.0));
+        }
+        let rows = q
+            .order(seller_orders::id.desc())
+            .limit(limit)
+            .load(&mut conn)?;
+        Ok(seller_orders_with_items(&mut conn, rows)?)
+    }
+
+    fn find_seller_order(&self, id: SellerOrderId) -> Result<Option<SellerOrder>, Unknown> {
+        let mut conn = get_conn(&self.pool)?;
+        let rows = seller_orders::table
+            .find(id.0)
+            .select(SellerOrderRow::as_select())
+            .load(&mut conn)?;
+        Ok(seller_orders_with_items(&mut conn, rows)?.pop())
+    }
+
+    fn events(&self, order: OrderId) -> Result<Vec<OrderEvent>, Unknown> {
+        let mut conn = get_conn(&self.pool)?;
+        let rows: Vec<(Option<Uuid>, Option<String>, String, String, DateTime<Utc>)> =
+            order_events::table
+                .filter(order_events::order_id.eq(order.0))
+                .select((
+                    order_events::seller_order_id,
+                    order_events::from_status,
+                    order_events::to_status,
+                    order_events::actor,
+                    order_events::occurred_at,
+                ))
+                .order(order_events::id.asc())
+                .load(&mut conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|(so, from, to, actor, at)| OrderEvent {
+                seller_order_id: so.map(SellerOrderId),
+                from_status: from,
+                to_status: to,
+                actor,
+                occurred_at: at,
+            })
+            .collect())
+    }
+
+    fn cancel(
+        &self,
+        id: OrderId,
+        to: OrderStatus,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<CancelOutcome, Unknown> {
+        let mut conn = get_conn(&self.pool)?;
+        Ok(conn.transaction::<_, DieselError, _>(|conn| {
+            let status: Option<String> = orders::table
+                .find(id.0)
+                .select(orders::status)
+                .for_update()
+                .first(conn)
+                .optional()?;
+            let Some(status) = status else {
+                return Ok(CancelOutcome::NotFound);
+            };
+            let status: OrderStatus = status.parse().map_err(bad)?;
+            if status != OrderStatus::PendingPayment {
+                return Ok(CancelOutcome::Invalid(status));
+            }
+            let restocked = close_pending(conn, id.0, to, actor, now)?;
+            Ok(CancelOutcome::Cancelled { restocked })
+        })?)
+    }
+
+    fn expire_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<(OrderId, Vec<ListingId>)>, Unknown> {
+        let mut conn = get_conn(&self.pool)?;
+        Ok(conn.transaction::<_, DieselError, _>(|conn| {
+            let due: Vec<Uuid> = orders::table
+                .filter(orders::status.eq("pending_payment"))
+                .filter(orders::expires_at.le(now))
+                .order(orders::expires_at.asc())
+                .limit(limit)
+                .select(orders::id)
+                .for_update()
+                .skip_locked()
+                .load(conn)?;
+            let mut out = Vec::with_capacity(due.len());
+            for id in due {
+                let restocked =
+                    close_pending(conn, id, OrderStatus::Expired, "system:expiry", now)?;
+                out.push((OrderId(id), restocked));
+            }
+            Ok(out)
+        })?)
+    }
+
+    fn transition(
+        &self,
+        id: SellerOrderId,
+        action: &SellerAction,
+        pickup_code: Option<&str>,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<SellerTransition, Unknown> {
+        let mut conn = get_conn(&self.pool)?;
+        Ok(conn.transaction::<_, DieselError, _>(|conn| {
+            let order_id: Option<Uuid> = seller_orders::table
+                .find(id.0)
+                .select(seller_orders::order_id)
+                .first(conn)
+                .optional()?;
+            let Some(order_id) = order_id else {
+                return Ok(SellerTransition::NotFound);
+            };
+            // Lock order first, then seller order: one lock order everywhere.
+            let order_status: String = orders::table
+                .find(order_id)
+                .select(orders::status)
+                .for_update()
+                .first(conn)?;
+            let (from, code): (String, Option<String>) = seller_orders::table
+                .find(id.0)
+                .select((seller_orders::status, seller_orders::pickup_code))
+                .for_update()
+                .first(conn)?;
+            let from: SellerOrderStatus = from.parse().map_err(bad)?;
+            let to = match seller_transition(from, action) {
+                Ok(to) => to,
+                Err((from, name)) => return Ok(SellerTransition::Invalid(from, name)),
+            };
+            if matches!(action, SellerAction::PickedUp)
+                && (code.is_none() || code.as_deref() != pickup_code)
+            {
+                return Ok(SellerTransition::WrongPickupCode);
+            }
+            let target = seller_orders::table.find(id.0);
+            diesel::update(target)
+                .set(seller_orders::status.eq(to.as_str()))
+                .execute(conn)?;
+            if let SellerAction::Ship {
+                carrier,
+                tracking_no,
+            } = action
+            {
+                diesel::update(target)
+                    .set((
+                        seller_orders::carrier.eq(carrier.trim()),
+                        seller_orders::tracking_no.eq(tracking_no.trim()),
+                    ))
+                    .execute(conn)?;
+            }
+            if to == SellerOrderStatus::Delivered {
+                diesel::update(target)
+                    .set(seller_orders::delivered_at.eq(now))
+                    .execute(conn)?;
+            }
+            event(
+                conn,
+                order_id,
+                Some(id.0),
+                Some(from.as_str()),
+                to.as_str(),
+                actor,
+                now,
+            )?;
+            let mut restocked = Vec::new();
+            if to == SellerOrderStatus::Refunded {
+                let items: Vec<(Uuid, i32)> = order_items::table
+                    .filter(order_items::seller_order_id.eq(id.0))
+                    .select((order_items::listing_id, order_items::quantity))
+                    .load(conn)?;
+                restocked = restock(conn, &items)?;
+            }
+            let statuses: Vec<String> = seller_orders::table
+                .filter(seller_orders::order_id.eq(order_id))
+                .select(seller_orders::status)
+                .load(conn)?;
+            let statuses: Vec<SellerOrderStatus> = statuses
+                .iter()
+                .map(|s| s.parse().map_err(bad))
+                .collect::<Result<_, _>>()?;
+            let current: OrderStatus = order_status.parse().map_err(bad)?;
+            let next = order_status_after(&statuses, current);
+            if next != current {
+                diesel::update(orders::table.find(order_id))
+                    .set(orders::status.eq(next.as_str()))
+                    .execute(conn)?;
+                event(
+                    conn,
+                    order_id,
+                    None,
+                    Some(current.as_str()),
+                    next.as_str(),
+                    actor,
+                    now,
+                )?;
+            }
+            let rows = seller_orders::table
+                .find(id.0)
+                .select(SellerOrderRow::as_select())
+                .load(conn)?;
+            let so = seller_orders_with_items(conn, rows)?
+                .pop()
+                .ok_or(DieselError::NotFound)?;
+            Ok(SellerTransition::Done {
+                seller_order: Box::new(so),
+                order_status: next,
+                restocked,
+            })
+        })?)
+    }
+
+    fn delivered_before(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<SellerOrderId>, Unknown> {
+        let mut conn = get_conn(&self.pool)?;
+        let ids: Vec<Uuid> = seller_orders::table
+            .filter(seller_orders::status.eq("delivered"))
+            .filter(seller_orders::delivered_at.le(cutoff))
+            .select(seller_orders::id)
+            .limit(limit)
+            .load(&mut conn)?;
+        Ok(ids.into_iter().map(SellerOrderId).collect())
+    }
+
+    fn create_payment(
+        &self,
+        order: OrderId,
+        provider: &str,
+        now: DateTime<Utc>,
+    ) -> Result<PaymentStart, Unknown> {
+        let mut conn = get_conn(&self.pool)?;
+        Ok(conn.transaction::<_, DieselError, _>(|conn| {
+            let row: Option<(String, i64)> = orders::table
+                .find(order.0)
+                .select((orders::status, orders::total_fen))
+                .for_update()
+                .first(conn)
+                .optional()?;
+            let Some((status, total)) = row else {
+                return Ok(PaymentStart::NotFound);
+            };
+            let status: OrderStatus = status.parse().map_err(bad)?;
+            if status != OrderStatus::PendingPayment {
+                return Ok(PaymentStart::NotPayable(status));
+            }
+            let id = PaymentId::new();
+            diesel::insert_into(payments::table)
+                .values((
+                    payments::id.eq(id.0),
+                    payments::order_id.eq(order.0),
+                    payments::amount_fen.eq(total),
+                    payments::provider.eq(provider),
+                    payments::status.eq("pending"),
+                    payments::created_at.eq(now),
+                ))
+                .execute(conn)?;
+            Ok(PaymentStart::Created(Payment {
+                id,
+                order_id: order,
+                amount: Fen(total),
+                provider: provider.to_owned(),
+                status: PaymentStatus::Pending,
+                created_at: now,
+            }))
+        })?)
+    }
+
+    fn find_payment(&self, id: PaymentId) -> Result<Option<Payment>, Unknown> {
+        let mut conn = get_conn(&self.pool)?;
+        let row: Option<(Uuid, i64, String, String, DateTime<Utc>)> = payments::table
+            .find(id.0)
+            .select((
+                payments::order_id,
+                payments::amount_fen,
+                payments::provider,
+                payments::status,
+                payments::created_at,
+            ))
+            .first(&mut conn)
+            .optional()?;
+        row.map(|(order, amount, provider, status, created_at)| {
+            Ok(Payment {
+                id,
+                order_id: OrderId(order),
+                amount: Fen(amount),
+                provider,
+                status: status.parse().map_err(|e: String| anyhow::anyhow!(e))?,
+                created_at,
+            })
+        })
+        .transpose()
+    }
+
+    fn apply_payment(
+        &self,
+        id: PaymentId,
+        succeeded: bool,
+        amount: i64,
+        now: DateTime<Utc>,
+    ) -> Result<PaymentApplied, Unknown> {
+        let mut conn = get_conn(&self.pool)?;
+        Ok(conn.transaction::<_, DieselError, _>(|conn| {
+            let row: Option<(Uuid, i64, String, String, DateTime<Utc>)> = payments::table
+                .find(id.0)
+                .select((
+                    payments::order_id,
+                    payments::amount_fen,
+                    payments::provider,
+                    payments::status,
+                    payments::created_at,
+                ))
+                .first(conn)
+                .optional()?;
+            let Some((order_id, expected, provider, _, created_at)) = row else {
+                return Ok(PaymentApplied::NotFound);
+            };
+            // Lock order first, then payment: the same order as elsewhere.
+            let (order_status, expires_at): (String, DateTime<Utc>) = orders::table
+                .find(order_id)
+                .select((orders::status, orders::expires_at))
+                .for_update()
+                .first(conn)?;
+            let status: String = payments::table
+                .find(id.0)
+                .select(payments::status)
+                .for_update()
+                .first(conn)?;
+            if expected != amount {
+                return Ok(PaymentApplied::AmountMismatch);
+            }
+            if status != "pending" {
+                return Ok(PaymentApplied::AlreadyProcessed);
+            }
+            if !succeeded {
+                diesel::update(payments::table.find(id.0))
+                    .set(payments::status.eq("failed"))
+                    .execute(conn)?;
+                return Ok(PaymentApplied::Failed);
+            }
+            diesel::update(payments::table.find(id.0))
+                .set(payments::status.eq("succeeded"))
+                .execute(conn)?;
+            let payment = Payment {
+                id,
+                order_id: OrderId(order_id),
+                amount: Fen(expected),
+                provider,
+                status: PaymentStatus::Succeeded,
+                created_at,
+            };
+            let mut order_status: OrderStatus = order_status.parse().map_err(bad)?;
+            if order_status == OrderStatus::PendingPayment && expires_at <= now {
+                close_pending(conn, order_id, OrderStatus::Expired, "system:expiry", now)?;
+                order_status = OrderStatus::Expired;
+            }
+            if order_status != OrderStatus::PendingPayment {
+                return Ok(PaymentApplied::RefundDue(payment));
+            }
+            diesel::update(orders::table.find(order_id))
+                .set(orders::status.eq("paid"))
+                .execute(conn)?;
+            event(
+                conn,
+                order_id,
+                None,
+                Some("pending_payment"),
+                "paid",
+                "provider",
+                now,
+            )?;
+            let sos: Vec<Uuid> = seller_orders::table
+                .filter(seller_orders::order_id.eq(order_id))
+                .select(seller_orders::id)
+                .load(conn)?;
+            for so in sos {
+                diesel::update(seller_orders::table.find(so))
+                    .set(seller_orders::status.eq("paid"))
+                    .execute(conn)?;
+                event(
+                    conn,
+                    order_id,
+                    Some(so),
+                    Some("pending_payment"),
+                    "paid",
+                    "provider",
+                    now,
+                )?;
+            }
+            Ok(PaymentApplied::Paid)
+        })?)
+    }
+
+    fn mark_refunded(&self, id: PaymentId) -> Result<(), Unknown> {
+        let mut conn = get_conn(&self.pool)?;
+        diesel::update(payments::table.find(id.0))
+            .set(payments::status.eq("refunded"))
+            .execute(&mut conn)?;
+        Ok(())
+    }
+}

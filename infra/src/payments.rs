@@ -1,0 +1,180 @@
+//! The built-in `sandbox` payment provider. It behaves like a real one
+//! (WeChat Pay, Alipay): the API creates a payment, the provider later
+//! sends a signed notification — `X-Pay-Timestamp: <unix>` and
+//! `X-Pay-Signature: hex(hmac-sha256(secret, "<timestamp>.<body>"))` — to
+//! `POST /api/v1/payments/notify`, which must verify signature and freshness.
+
+use chrono::{DateTime, Utc};
+use domain::orders::{
+    NotifyError, Payment, PaymentGateway, PaymentId, PaymentNotification, Unknown,
+};
+use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+/// Notifications older or newer than this are refused (replay window).
+pub const MAX_SKEW_SECS: i64 = 300;
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct NotificationBody {
+    pub payment_id: uuid::Uuid,
+    /// `succeeded` or `failed`
+    pub status: String,
+    pub amount_fen: i64,
+}
+
+pub struct SandboxGateway {
+    secret: SecretString,
+}
+
+impl SandboxGateway {
+    pub fn new(secret: SecretString) -> Self {
+        Self { secret }
+    }
+
+    fn mac(&self) -> Option<Hmac<Sha256>> {
+        Hmac::<Sha256>::new_from_slice(self.secret.expose_secret().as_bytes()).ok()
+    }
+
+    /// The signature a notification with `timestamp` and `body` carries.
+    pub fn sign(&self, timestamp: i64, body: &[u8]) -> String {
+        let Some(mut mac) = self.mac() else {
+            return String::new();
+        };
+        mac.update(timestamp.to_string().as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// A signed notification: (timestamp, signature, body).
+    pub fn notification(
+        &self,
+        payment: &Payment,
+        succeeded: bool,
+        now: DateTime<Utc>,
+    ) -> (i64, String, Vec<u8>) {
+        let body = serde_json::to_vec(&NotificationBody {
+            payment_id: payment.id.0,
+            status: if succeeded { "succeeded" } else { "failed" }.to_owned(),
+            amount_fen: payment.amount.0,
+        })
+        .unwrap_or_default();
+        let ts = now.timestamp();
+        (ts, self.sign(ts, &body), body)
+    }
+}
+
+impl PaymentGateway for SandboxGateway {
+    fn name(&self) -> &'static str {
+        "sandbox"
+    }
+
+    fn verify(
+        &self,
+        timestamp: &str,
+        signature: &str,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<PaymentNotification, NotifyError> {
+        let ts: i64 = timestamp
+            .trim()
+            .parse()
+            .map_err(|_| NotifyError::BadSignature)?;
+        let sig = hex::decode(signature.trim()).map_err(|_| NotifyError::BadSignature)?;
+        let mut mac = self.mac().ok_or(NotifyError::BadSignature)?;
+        mac.update(ts.to_string().as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        // constant-time comparison
+        mac.verify_slice(&sig)
+            .map_err(|_| NotifyError::BadSignature)?;
+        if (now.timestamp() - ts).abs() > MAX_SKEW_SECS {
+            return Err(NotifyError::Stale);
+        }
+        let n: NotificationBody =
+            serde_json::from_slice(body).map_err(|_| NotifyError::Malformed)?;
+        let succeeded = match n.status.as_str() {
+            "succeeded" => true,
+            "failed" => false,
+            _ => return Err(NotifyError::Malformed),
+        };
+        Ok(PaymentNotification {
+            payment_id: PaymentId(n.payment_id),
+            succeeded,
+            amount_fen: n.amount_fen,
+        })
+    }
+
+    fn refund(&self, payment: &Payment) -> Result<(), Unknown> {
+        tracing::info!(payment_id = %payment.id, amount_fen = payment.amount.0, "sandbox refund issued");
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::money::Fen;
+    use domain::orders::{OrderId, PaymentStatus};
+
+    fn gateway() -> SandboxGateway {
+        SandboxGateway::new(SecretString::from("sandbox-secret".to_owned()))
+    }
+
+    fn payment() -> Payment {
+        Payment {
+            id: PaymentId::new(),
+            order_id: OrderId::new(),
+            amount: Fen(6800),
+            provider: "sandbox".into(),
+            status: PaymentStatus::Pending,
+            created_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn signed_notifications_verify() {
+        let g = gateway();
+        let p = payment();
+        let now = Utc::now();
+        let (ts, sig, body) = g.notification(&p, true, now);
+        let n = g.verify(&ts.to_string(), &sig, &body, now);
+        assert_eq!(
+            n.map(|n| (n.payment_id, n.succeeded, n.amount_fen)),
+            Ok((p.id, true, 6800))
+        );
+    }
+
+    #[test]
+    fn tampered_stale_and_foreign_notifications_fail() {
+        let g = gateway();
+        let p = payment();
+        let now = Utc::now();
+        let (ts, sig, body) = g.notification(&p, true, now);
+        let mut tampered = body.clone();
+        let text = String::from_utf8(tampered.clone())
+            .unwrap_or_default()
+            .replace("6800", "1");
+        tampered = text.into_bytes();
+        assert_eq!(
+            g.verify(&ts.to_string(), &sig, &tampered, now),
+            Err(NotifyError::BadSignature)
+        );
+        assert_eq!(
+            g.verify(&(ts + 1).to_string(), &sig, &body, now),
+            Err(NotifyError::BadSignature)
+        );
+        let later = now + chrono::Duration::seconds(MAX_SKEW_SECS + 1);
+        assert_eq!(
+            g.verify(&ts.to_string(), &sig, &body, later),
+            Err(NotifyError::Stale)
+        );
+        let other = SandboxGateway::new(SecretString::from("other".to_owned()));
+        assert_eq!(
+            other.verify(&ts.to_string(), &sig, &body, now),
+            Err(NotifyError::BadSignature)
+        );
+    }
+}

@@ -1,0 +1,753 @@
+//! Orders, stock, idempotency, payments and fulfilment through the API.
+
+use std::time::Duration;
+
+use coopmart_tests::{spawn_app, spawn_app_with, TestApp};
+use infra::payments::SandboxGateway;
+use serde_json::{json, Value};
+
+const SANDBOX_SECRET: &str = "dev-only-sandbox-notify-secret";
+
+struct Shop {
+    seller: String,
+    org: String,
+}
+
+async fn shop(app: &TestApp, email: &str) -> Shop {
+    let seller = app.user_token(email).await;
+    let org = app.create_org(&seller, "farmer_coop", None).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    Shop { seller, org }
+}
+
+fn home() -> Value {
+    json!({"method": "home_delivery", "address": {"recipient": "王芳", "phone": "13800000000", "region_code": "110105", "line": "建国路1号"}})
+}
+
+async fn order(app: &TestApp, token: &str, key: &str, body: &Value) -> coopmart_tests::Reply {
+    app.send(
+        app.client
+            .post(app.url("/api/v1/orders"))
+            .bearer_auth(token)
+            .header("idempotency-key", key)
+            .json(body),
+    )
+    .await
+}
+
+fn items(lines: &[(&str, i32)]) -> Value {
+    Value::Array(
+        lines
+            .iter()
+            .map(|(id, q)| json!({"listing_id": id, "quantity": q}))
+            .collect(),
+    )
+}
+
+async fn stock(app: &TestApp, listing: &str) -> (i64, String) {
+    let l = app.get(&format!("/api/v1/listings/{listing}")).await.json();
+    (
+        l["stock"].as_i64().unwrap(),
+        l["status"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn pay(app: &TestApp, token: &str, order_id: &str) -> Value {
+    let p = app
+        .post_auth(
+            &format!("/api/v1/orders/{order_id}/payments"),
+            token,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(p.status, 201, "{}", p.text);
+    let pid = p.json()["id"].as_str().unwrap().to_owned();
+    let r = app
+        .post_json(
+            &format!("/api/v1/sandbox/payments/{pid}/succeed"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.json()
+}
+
+#[tokio::test]
+async fn order_pay_fulfil_and_feed_member_volume() {
+    let app = spawn_app().await;
+    let s = shop(&app, "seller@example.com").await;
+    let (_, member) = app
+        .add_member(&s.seller, &s.org, "grower@example.com", true)
+        .await;
+    let listing = app
+        .listing(
+            &s.seller,
+            &s.org,
+            json!({"stock": 20, "supplier_member_id": member}),
+        )
+        .await;
+    let id = listing["id"].as_str().unwrap();
+    let buyer = app.user_token("buyer@example.com").await;
+    // two lines of one listing: each priced by its own quantity, stock summed
+    let body = json!({"items": items(&[(id, 10), (id, 1)]), "delivery": home()});
+    let r = order(&app, &buyer, "k-1", &body).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let o = r.json();
+    assert_eq!(o["status"], "pending_payment");
+    assert_eq!(o["items"][0]["unit_price_fen"], 6200);
+    assert_eq!(o["items"][1]["unit_price_fen"], 6800);
+    assert_eq!(o["total_fen"], 62_000 + 6_800);
+    assert_eq!(o["seller_orders"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        o["seller_orders"][0]["commission_fen"],
+        (68_800 * 400 + 5_000) / 10_000
+    );
+    assert_eq!(o["items"][0]["commission_bp"], 400);
+    assert_eq!(stock(&app, id).await, (9, "active".into()));
+
+    let paid = pay(&app, &buyer, o["id"].as_str().unwrap()).await;
+    assert_eq!(paid["notify_body"]["result"], "paid");
+    let oid = o["id"].as_str().unwrap();
+    let so = o["seller_orders"][0]["id"].as_str().unwrap();
+    assert_eq!(
+        app.get_auth(&format!("/api/v1/orders/{oid}"), &buyer)
+            .await
+            .json()["status"],
+        "paid"
+    );
+
+    // seller fulfils; an illegal step is 409
+    let base = format!("/api/v1/seller-orders/{so}");
+    app.post_auth(&format!("{base}/deliver"), &s.seller, &json!({}))
+        .await
+        .assert_problem(409, "invalid_transition");
+    assert_eq!(
+        app.post_auth(&format!("{base}/accept"), &s.seller, &json!({}))
+            .await
+            .json()["status"],
+        "accepted"
+    );
+    app.post_auth(
+        &format!("{base}/ship"),
+        &s.seller,
+        &json!({"carrier": "", "tracking_no": ""}),
+    )
+    .await
+    .assert_problem(422, "validation_failed");
+    let r = app
+        .post_auth(
+            &format!("{base}/ship"),
+            &s.seller,
+            &json!({"carrier": "顺丰速运", "tracking_no": "SF1234567890"}),
+        )
+        .await;
+    assert_eq!(r.json()["tracking_no"], "SF1234567890");
+    assert_eq!(
+        app.post_auth(&format!("{base}/deliver"), &s.seller, &json!({}))
+            .await
+            .json()["status"],
+        "delivered"
+    );
+    let done = app
+        .post_auth(
+            &format!("/api/v1/orders/{oid}/confirm-receipt"),
+            &buyer,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    assert_eq!(done.json()["status"], "completed");
+    assert_eq!(done.json()["seller_orders"][0]["status"], "completed");
+
+    // every transition recorded with actor and time
+    let history = app
+        .get_auth(&format!("/api/v1/orders/{oid}"), &buyer)
+        .await
+        .json()["history"]
+        .clone();
+    let steps: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["to_status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "pending_payment",
+            "paid",
+            "paid",
+            "accepted",
+            "shipped",
+            "delivered",
+            "completed",
+            "completed"
+        ]
+    );
+    assert!(history
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["actor"].is_string() && e["occurred_at"].is_string()));
+
+    // the completed sale fed the supplying member's transaction volume
+    let account = app
+        .get_auth(
+            &format!("/api/v1/organizations/{}/members/{member}/account", s.org),
+            &s.seller,
+        )
+        .await
+        .json();
+    assert_eq!(account["transaction_volume"][0]["amount_fen"], 68_800);
+}
+
+#[tokio::test]
+async fn idempotency_matrix() {
+    let app = spawn_app().await;
+    let s = shop(&app, "idem-seller@example.com").await;
+    let listing = app.listing(&s.seller, &s.org, json!({"stock": 100})).await;
+    let id = listing["id"].as_str().unwrap();
+    let buyer = app.user_token("idem@example.com").await;
+    let body = json!({"items": items(&[(id, 1)]), "delivery": home()});
+
+    // missing key
+    let r = app
+        .send(
+            app.client
+                .post(app.url("/api/v1/orders"))
+                .bearer_auth(&buyer)
+                .json(&body),
+        )
+        .await;
+    r.assert_problem(400, "idempotency_key_required");
+    // first use
+    let first = order(&app, &buyer, "same-key", &body).await;
+    assert_eq!(first.status, 201);
+    assert!(first.header("idempotent-replayed").is_none());
+    // same key, same body: the original response, replayed
+    let again = order(&app, &buyer, "same-key", &body).await;
+    assert_eq!(again.status, 201);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.json(), first.json());
+    // same key, another body
+    let other = json!({"items": items(&[(id, 2)]), "delivery": home()});
+    order(&app, &buyer, "same-key", &other)
+        .await
+        .assert_problem(422, "idempotency_key_reused");
+    // keys are per caller: another buyer may use the same key
+    let buyer2 = app.user_token("idem2@example.com").await;
+    assert_eq!(order(&app, &buyer2, "same-key", &body).await.status, 201);
+    assert_eq!(app.count("SELECT count(*) AS n FROM orders"), 2);
+    // a failed attempt writes nothing and may be retried with the same key
+    let too_many = json!({"items": items(&[(id, 1000)]), "delivery": home()});
+    order(&app, &buyer, "retry-key", &too_many)
+        .await
+        .assert_problem(409, "out_of_stock");
+    assert_eq!(order(&app, &buyer, "retry-key", &body).await.status, 201);
+
+    // concurrent requests with one key: exactly one order
+    let results =
+        futures_util::future::join_all((0..10).map(|_| order(&app, &buyer, "burst", &body))).await;
+    let statuses: Vec<u16> = results.iter().map(|r| r.status).collect();
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 409),
+        "{statuses:?}"
+    );
+    for r in results.iter().filter(|r| r.status == 409) {
+        assert_eq!(r.json()["code"], "idempotency_key_in_flight");
+    }
+    let created: Vec<&coopmart_tests::Reply> = results.iter().filter(|r| r.status == 201).collect();
+    assert!(!created.is_empty());
+    let ids: std::collections::HashSet<String> = created
+        .iter()
+        .map(|r| r.json()["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 1, "one order for one key");
+    assert_eq!(app.count("SELECT count(*) AS n FROM orders"), 4);
+    assert_eq!(stock(&app, id).await.0, 100 - 4);
+}
+
+#[tokio::test]
+async fn last_units_race_never_oversells() {
+    let app = spawn_app().await;
+    let s = shop(&app, "race-seller@example.com").await;
+    let listing = app
+        .listing(&s.seller, &s.org, json!({"stock": 5, "tier_prices": []}))
+        .await;
+    let id = listing["id"].as_str().unwrap().to_owned();
+    let mut buyers = Vec::new();
+    for i in 0..8 {
+        buyers.push(app.user_token(&format!("racer{i}@example.com")).await);
+    }
+    let body = json!({"items": items(&[(&id, 1)]), "delivery": home()});
+    let attempts = (0..40).map(|i| {
+        let (app, body, token) = (&app, &body, buyers[i % buyers.len()].clone());
+        async move { order(app, &token, &format!("race-{i}"), body).await }
+    });
+    let results = futures_util::future::join_all(attempts).await;
+    let sold = results.iter().filter(|r| r.status == 201).count();
+    assert_eq!(sold, 5, "exactly the stock is sold");
+    for r in results.iter().filter(|r| r.status != 201) {
+        let p = r.assert_problem(409, "out_of_stock");
+        assert_eq!(p["listing_id"], id.as_str());
+    }
+    let (left, status) = stock(&app, &id).await;
+    assert_eq!(left, 0);
+    assert_eq!(status, "sold_out");
+    let units: i64 = app.count(&format!(
+        "SELECT coalesce(sum(quantity), 0)::bigint AS n FROM order_items WHERE listing_id = '{id}'"
+    ));
+    assert_eq!(left + units, 5, "final stock + sold = initial");
+}
+
+#[tokio::test]
+async fn out_of_stock_writes_nothing_and_cancel_returns_stock() {
+    let app = spawn_app().await;
+    let s = shop(&app, "oos-seller@example.com").await;
+    let a = app.listing(&s.seller, &s.org, json!({"stock": 10})).await;
+    let b = app
+        .listing(&s.seller, &s.org, json!({"stock": 2, "title": "少量"}))
+        .await;
+    let (a, b) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
+    let buyer = app.user_token("oos@example.com").await;
+    let r = order(
+        &app,
+        &buyer,
+        "oos-1",
+        &json!({"items": items(&[(a, 5), (b, 3)]), "delivery": home()}),
+    )
+    .await;
+    let p = r.assert_problem(409, "out_of_stock");
+    assert_eq!(p["listing_id"], b);
+    assert_eq!(
+        stock(&app, a).await.0,
+        10,
+        "nothing of the order was written"
+    );
+    assert_eq!(app.count("SELECT count(*) AS n FROM orders"), 0);
+
+    // taking the last units: sold_out at zero, active again when cancelled
+    let r = order(
+        &app,
+        &buyer,
+        "oos-2",
+        &json!({"items": items(&[(b, 2)]), "delivery": home()}),
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    assert_eq!(stock(&app, b).await, (0, "sold_out".into()));
+    let oid = r.json()["id"].as_str().unwrap().to_owned();
+    let c = app
+        .post_auth(&format!("/api/v1/orders/{oid}/cancel"), &buyer, &json!({}))
+        .await;
+    assert_eq!(c.json()["status"], "cancelled");
+    assert_eq!(stock(&app, b).await, (2, "active".into()));
+    app.post_auth(&format!("/api/v1/orders/{oid}/cancel"), &buyer, &json!({}))
+        .await
+        .assert_problem(409, "invalid_transition");
+    // validation: min order quantity, bad delivery
+    let bad = json!({"items": items(&[(a, 0)]), "delivery": {"method": "home_delivery", "address": {"recipient": "", "phone": "123", "region_code": "999999", "line": ""}}});
+    let p = order(&app, &buyer, "oos-3", &bad)
+        .await
+        .assert_problem(422, "validation_failed");
+    assert_eq!(p["errors"].as_array().unwrap().len(), 4);
+}
+
+#[tokio::test]
+async fn unpaid_orders_expire_and_late_payments_are_refunded() {
+    let app = spawn_app_with(|env| {
+        env.insert("ORDER_PAYMENT_TTL".into(), "1".into());
+        env.insert("ORDER_SWEEP_INTERVAL_MS".into(), "100".into());
+    })
+    .await;
+    let s = shop(&app, "ttl-seller@example.com").await;
+    let listing = app
+        .listing(&s.seller, &s.org, json!({"stock": 3, "tier_prices": []}))
+        .await;
+    let id = listing["id"].as_str().unwrap();
+    let buyer = app.user_token("late@example.com").await;
+    let r = order(
+        &app,
+        &buyer,
+        "ttl-1",
+        &json!({"items": items(&[(id, 3)]), "delivery": home()}),
+    )
+    .await;
+    let oid = r.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(stock(&app, id).await, (0, "sold_out".into()));
+    let p = app
+        .post_auth(
+            &format!("/api/v1/orders/{oid}/payments"),
+            &buyer,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(p.status, 201, "{}", p.text);
+    let pid = p.json()["id"].as_str().unwrap().to_owned();
+
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    assert_eq!(
+        app.get_auth(&format!("/api/v1/orders/{oid}"), &buyer)
+            .await
+            .json()["status"],
+        "expired"
+    );
+    assert_eq!(
+        stock(&app, id).await,
+        (3, "active".into()),
+        "stock returned"
+    );
+    // the buyer pays anyway: refunded, not applied
+    let late = app
+        .post_json(
+            &format!("/api/v1/sandbox/payments/{pid}/succeed"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(late.json()["notify_body"]["result"], "refunded");
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) AS n FROM payments WHERE id = '{pid}' AND status = 'refunded'"
+        )),
+        1
+    );
+    assert_eq!(
+        app.get_auth(&format!("/api/v1/orders/{oid}"), &buyer)
+            .await
+            .json()["status"],
+        "expired"
+    );
+    app.post_auth(
+        &format!("/api/v1/orders/{oid}/payments"),
+        &buyer,
+        &json!({}),
+    )
+    .await
+    .assert_problem(409, "invalid_transition");
+}
+
+async fn notify(app: &TestApp, ts: &str, sig: &str, body: &[u8]) -> coopmart_tests::Reply {
+    app.send(
+        app.client
+            .post(app.url("/api/v1/payments/notify"))
+            .header("content-type", "application/json")
+            .header("x-pay-timestamp", ts)
+            .header("x-pay-signature", sig)
+            .body(body.to_vec()),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn payment_notifications_are_verified_and_idempotent() {
+    let app = spawn_app().await;
+    let s = shop(&app, "notify-seller@example.com").await;
+    let listing = app.listing(&s.seller, &s.org, json!({})).await;
+    let buyer = app.user_token("notify@example.com").await;
+    let r = order(
+        &app,
+        &buyer,
+        "n-1",
+        &json!({"items": items(&[(listing["id"].as_str().unwrap(), 1)]), "delivery": home()}),
+    )
+    .await;
+    let o = r.json();
+    let p = app
+        .post_auth(
+            &format!("/api/v1/orders/{}/payments", o["id"].as_str().unwrap()),
+            &buyer,
+            &json!({}),
+        )
+        .await
+        .json();
+    let gw = SandboxGateway::new(secrecy::SecretString::from(SANDBOX_SECRET.to_owned()));
+    let now = chrono::Utc::now().timestamp();
+    let body = serde_json::to_vec(
+        &json!({"payment_id": p["id"], "status": "succeeded", "amount_fen": o["total_fen"]}),
+    )
+    .unwrap();
+    let sig = gw.sign(now, &body);
+
+    // tampered: amount changed after signing
+    let tampered =
+        serde_json::to_vec(&json!({"payment_id": p["id"], "status": "succeeded", "amount_fen": 1}))
+            .unwrap();
+    notify(&app, &now.to_string(), &sig, &tampered)
+        .await
+        .assert_problem(400, "invalid_signature");
+    // forged: signed with another secret
+    let forged =
+        SandboxGateway::new(secrecy::SecretString::from("guess".to_owned())).sign(now, &body);
+    notify(&app, &now.to_string(), &forged, &body)
+        .await
+        .assert_problem(400, "invalid_signature");
+    // stale: correctly signed, 10 minutes old
+    let old = now - 600;
+    notify(&app, &old.to_string(), &gw.sign(old, &body), &body)
+        .await
+        .assert_problem(400, "stale_notification");
+    assert_eq!(
+        app.get_auth(
+            &format!("/api/v1/orders/{}", o["id"].as_str().unwrap()),
+            &buyer
+        )
+        .await
+        .json()["status"],
+        "pending_payment"
+    );
+
+    // valid, then replayed: applied once
+    let r = notify(&app, &now.to_string(), &sig, &body).await;
+    assert_eq!(r.json()["result"], "paid");
+    let r = notify(&app, &now.to_string(), &sig, &body).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["result"], "already_processed");
+    assert_eq!(app.count("SELECT count(*) AS n FROM order_events WHERE to_status = 'paid' AND seller_order_id IS NULL"), 1);
+}
+
+#[tokio::test]
+async fn buyers_sellers_and_partners_see_only_their_own() {
+    let app = spawn_app().await;
+    let s = shop(&app, "own-seller@example.com").await;
+    let listing = app.listing(&s.seller, &s.org, json!({})).await;
+    let id = listing["id"].as_str().unwrap();
+    let alice = app.user_token("alice@example.com").await;
+    let bob = app.user_token("bob@example.com").await;
+    let o = order(
+        &app,
+        &alice,
+        "a-1",
+        &json!({"items": items(&[(id, 1)]), "delivery": home()}),
+    )
+    .await
+    .json();
+    let oid = o["id"].as_str().unwrap();
+    let so = o["seller_orders"][0]["id"].as_str().unwrap();
+    app.get_auth(&format!("/api/v1/orders/{oid}"), &bob)
+        .await
+        .assert_problem(404, "not_found");
+    app.post_auth(&format!("/api/v1/orders/{oid}/cancel"), &bob, &json!({}))
+        .await
+        .assert_problem(404, "not_found");
+    app.post_auth(&format!("/api/v1/orders/{oid}/payments"), &bob, &json!({}))
+        .await
+        .assert_problem(404, "not_found");
+    assert_eq!(
+        app.get_auth("/api/v1/orders", &bob).await.json()["items"],
+        json!([])
+    );
+    assert_eq!(
+        app.get_auth("/api/v1/orders", &alice).await.json()["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // another seller's staff
+    let rival = shop(&app, "rival-seller@example.com").await;
+    app.get_auth(&format!("/api/v1/seller-orders/{so}"), &rival.seller)
+        .await
+        .assert_problem(404, "not_found");
+    app.post_auth(
+        &format!("/api/v1/seller-orders/{so}/accept"),
+        &rival.seller,
+        &json!({}),
+    )
+    .await
+    .assert_problem(404, "not_found");
+    app.get_auth(
+        &format!("/api/v1/seller-orders?org_id={}", s.org),
+        &rival.seller,
+    )
+    .await
+    .assert_problem(404, "not_found");
+    let mine = app
+        .get_auth(
+            &format!(
+                "/api/v1/seller-orders?org_id={}&status=pending_payment",
+                s.org
+            ),
+            &s.seller,
+        )
+        .await
+        .json();
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+    assert!(mine["items"][0].get("pickup_code").is_none());
+
+    // partners: orders:write required; external_ref required and unique
+    let admin = app.admin_token().await;
+    let partner = |scopes: Value| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let p = app
+                .post_auth(
+                    "/api/v1/partners",
+                    admin,
+                    &json!({"name": "商城", "scopes": scopes}),
+                )
+                .await
+                .json();
+            app.send(
+                app.client
+                    .post(app.url("/api/v1/auth/token"))
+                    .basic_auth(
+                        p["client_id"].as_str().unwrap(),
+                        p["client_secret"].as_str(),
+                    )
+                    .form(&[("grant_type", "client_credentials")]),
+            )
+            .await
+            .json()["access_token"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let reader = partner(json!(["orders:read", "catalog:read"])).await;
+    let writer = partner(json!(["orders:write"])).await;
+    let body = json!({"items": items(&[(id, 1)]), "delivery": home(), "external_ref": "MALL-0001"});
+    order(&app, &reader, "p-1", &body)
+        .await
+        .assert_problem(403, "insufficient_scope");
+    let no_ref = json!({"items": items(&[(id, 1)]), "delivery": home()});
+    order(&app, &writer, "p-2", &no_ref)
+        .await
+        .assert_problem(422, "validation_failed");
+    let r = order(&app, &writer, "p-3", &body).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.json()["buyer_type"], "partner");
+    assert_eq!(r.json()["external_ref"], "MALL-0001");
+    order(&app, &writer, "p-4", &body)
+        .await
+        .assert_problem(409, "duplicate_external_ref");
+    app.get_auth(&format!("/api/v1/orders/{oid}"), &writer)
+        .await
+        .assert_problem(404, "not_found");
+    assert_eq!(
+        app.get_auth("/api/v1/orders", &writer).await.json()["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // users may not set external_ref
+    order(&app, &alice, "a-2", &body)
+        .await
+        .assert_problem(422, "validation_failed");
+}
+
+#[tokio::test]
+async fn station_pickup_reject_refund_and_auto_complete() {
+    let app = spawn_app_with(|env| {
+        env.insert("ORDER_AUTO_COMPLETE_SECS".into(), "1".into());
+        env.insert("ORDER_SWEEP_INTERVAL_MS".into(), "100".into());
+    })
+    .await;
+    let s = shop(&app, "pickup-seller@example.com").await;
+    let listing = app.listing(&s.seller, &s.org, json!({"stock": 10})).await;
+    let id = listing["id"].as_str().unwrap();
+    let keeper = app.user_token("keeper@example.com").await;
+    let station = app.create_org(&keeper, "service_station", None).await;
+    let sid = station["id"].as_str().unwrap();
+    assert_eq!(
+        app.get("/api/v1/service-stations?region_code=22")
+            .await
+            .json()["items"][0]["id"],
+        sid
+    );
+    let buyer = app.user_token("pickup@example.com").await;
+
+    // a farmer coop is not a pickup point
+    let bad = json!({"items": items(&[(id, 1)]), "delivery": {"method": "station_pickup", "station_id": s.org}});
+    order(&app, &buyer, "st-0", &bad)
+        .await
+        .assert_problem(422, "validation_failed");
+
+    let body = json!({"items": items(&[(id, 2)]), "delivery": {"method": "station_pickup", "station_id": sid}});
+    let o = order(&app, &buyer, "st-1", &body).await.json();
+    let code = o["seller_orders"][0]["pickup_code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(code.len(), 6);
+    pay(&app, &buyer, o["id"].as_str().unwrap()).await;
+    let so = o["seller_orders"][0]["id"].as_str().unwrap();
+    app.post_auth(
+        &format!("/api/v1/seller-orders/{so}/accept"),
+        &s.seller,
+        &json!({}),
+    )
+    .await;
+    app.post_auth(
+        &format!("/api/v1/seller-orders/{so}/ship"),
+        &s.seller,
+        &json!({"carrier": "自送", "tracking_no": "ST-1"}),
+    )
+    .await;
+    let pickups = format!("/api/v1/service-stations/{sid}/pickups");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    app.post_auth(
+        &pickups,
+        &keeper,
+        &json!({"seller_order_id": so, "code": wrong}),
+    )
+    .await
+    .assert_problem(422, "wrong_pickup_code");
+    app.post_auth(
+        &pickups,
+        &buyer,
+        &json!({"seller_order_id": so, "code": code}),
+    )
+    .await
+    .assert_problem(404, "not_found");
+    let r = app
+        .post_auth(
+            &pickups,
+            &keeper,
+            &json!({"seller_order_id": so, "code": code}),
+        )
+        .await;
+    assert_eq!(r.json()["status"], "delivered", "{}", r.text);
+    // nobody confirms: the sweep completes it after ORDER_AUTO_COMPLETE_SECS
+    tokio::time::sleep(Duration::from_millis(1800)).await;
+    assert_eq!(
+        app.get_auth(
+            &format!("/api/v1/orders/{}", o["id"].as_str().unwrap()),
+            &buyer
+        )
+        .await
+        .json()["status"],
+        "completed"
+    );
+
+    // rejection refunds at once and returns the stock
+    let o2 = order(
+        &app,
+        &buyer,
+        "st-2",
+        &json!({"items": items(&[(id, 3)]), "delivery": home()}),
+    )
+    .await
+    .json();
+    pay(&app, &buyer, o2["id"].as_str().unwrap()).await;
+    assert_eq!(stock(&app, id).await.0, 10 - 2 - 3);
+    let so2 = o2["seller_orders"][0]["id"].as_str().unwrap();
+    let r = app
+        .post_auth(
+            &format!("/api/v1/seller-orders/{so2}/reject"),
+            &s.seller,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.json()["status"], "refunded");
+    assert_eq!(stock(&app, id).await.0, 10 - 2);
+    app.post_auth(
+        &format!("/api/v1/seller-orders/{so2}/refunds"),
+        &s.seller,
+        &json!({}),
+    )
+    .await
+    .assert_problem(409, "invalid_transition");
+}
