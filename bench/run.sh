@@ -23,9 +23,9 @@ cargo build --release --quiet --bin coopmart
 
 # A database of its own so benchmark data never mixes with dev data.
 export BENCH_DB=coopmart_bench
-PGPASSWORD=coopmart psql -h 127.0.0.1 -p "${COOPMART_PG_PORT:-55432}" -U coopmart -d postgres -tAq \
-  -c "SELECT 1 FROM pg_database WHERE datname='$BENCH_DB'" | grep -q 1 ||
-  PGPASSWORD=coopmart psql -h 127.0.0.1 -p "${COOPMART_PG_PORT:-55432}" -U coopmart -d postgres -q -c "CREATE DATABASE $BENCH_DB"
+# Recreated every run, so each run starts from the same data.
+PGPASSWORD=coopmart psql -h 127.0.0.1 -p "${COOPMART_PG_PORT:-55432}" -U coopmart -d postgres -q \
+  -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" -c "CREATE DATABASE $BENCH_DB"
 export DATABASE_URL="postgres://coopmart:coopmart@127.0.0.1:${COOPMART_PG_PORT:-55432}/$BENCH_DB"
 export BIND_ADDR="127.0.0.1:$PORT" LOG_FORMAT=json RUST_LOG=warn HTTP_WORKERS=2 DATABASE_POOL_SIZE=32
 export REDIS_KEY_PREFIX="bench:"

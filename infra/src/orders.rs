@@ -362,6 +362,23 @@ impl OrderRepository for PgOrderRepository {
     ) -> Result<IdemBegin, Unknown> {
         let mut conn = get_conn(&self.pool)?;
         let expires = now + chrono::Duration::seconds(ttl_secs);
+        let claim = |conn: &mut PgConnection| {
+            diesel::insert_into(idempotency_keys::table)
+                .values((
+                    idempotency_keys::scope.eq(scope),
+                    idempotency_keys::key.eq(key),
+                    idempotency_keys::request_hash.eq(hash),
+                    idempotency_keys::status.eq("in_flight"),
+                    idempotency_keys::created_at.eq(now),
+                    idempotency_keys::expires_at.eq(expires),
+                ))
+                .on_conflict_do_nothing()
+                .execute(conn)
+        };
+        // Common case: a fresh key, one statement.
+        if claim(&mut conn)? == 1 {
+            return Ok(IdemBegin::Started);
+        }
         Ok(conn.transaction::<_, DieselError, _>(|conn| {
             let inserted = diesel::insert_into(idempotency_keys::table)
                 .values((
@@ -445,24 +462,38 @@ impl OrderRepository for PgOrderRepository {
         let mut conn = get_conn(&self.pool)?;
         let result = conn.transaction::<Order, TxError<CreateOutcome>, _>(|conn| {
             for (listing, qty) in &new.priced.stock_needs {
-                let taken = diesel::sql_query(
-                    "UPDATE listings SET stock = stock - $2, sold_qty = sold_qty + $2, version = version + 1,
-                            status = CASE WHEN stock - $2 = 0 THEN 'sold_out' ELSE status END
-                     WHERE id = $1 AND status = 'active' AND stock >= $2",
+                let left: Option<i32> = diesel::update(
+                    listings::table
+                        .filter(listings::id.eq(listing.0))
+                        .filter(listings::status.eq("active"))
+                        .filter(listings::stock.ge(*qty)),
                 )
-                .bind::<diesel::sql_types::Uuid, _>(listing.0)
-                .bind::<Integer, _>(qty)
-                .execute(conn)?;
-                if taken == 0 {
-                    let active: bool = listings::table
-                        .find(listing.0)
-                        .select(sql::<Bool>("status IN ('active', 'sold_out')"))
-                        .first(conn)?;
-                    return Err(TxError::Outcome(if active {
-                        CreateOutcome::OutOfStock(*listing)
-                    } else {
-                        CreateOutcome::Unavailable(*listing)
-                    }));
+                .set((
+                    listings::stock.eq(listings::stock - *qty),
+                    listings::sold_qty.eq(listings::sold_qty + i64::from(*qty)),
+                    listings::version.eq(listings::version + 1),
+                ))
+                .returning(listings::stock)
+                .get_result(conn)
+                .optional()?;
+                match left {
+                    Some(0) => {
+                        diesel::update(listings::table.find(listing.0))
+                            .set(listings::status.eq("sold_out"))
+                            .execute(conn)?;
+                    }
+                    Some(_) => {}
+                    None => {
+                        let active: bool = listings::table
+                            .find(listing.0)
+                            .select(sql::<Bool>("status IN ('active', 'sold_out')"))
+                            .first(conn)?;
+                        return Err(TxError::Outcome(if active {
+                            CreateOutcome::OutOfStock(*listing)
+                        } else {
+                            CreateOutcome::Unavailable(*listing)
+                        }));
+                    }
                 }
             }
             let (user, partner) = match new.buyer {
@@ -484,7 +515,9 @@ impl OrderRepository for PgOrderRepository {
                 ))
                 .execute(conn);
             match inserted {
-                Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)) if info.constraint_name() == Some("orders_partner_ref") => {
+                Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info))
+                    if info.constraint_name() == Some("orders_partner_ref") =>
+                {
                     return Err(TxError::Outcome(CreateOutcome::DuplicateExternalRef));
                 }
                 other => {
@@ -492,44 +525,98 @@ impl OrderRepository for PgOrderRepository {
                 }
             }
             let actor = new.buyer.scope();
-            event(conn, new.id.0, None, None, "pending_payment", &actor, new.created_at)?;
+            event(
+                conn,
+                new.id.0,
+                None,
+                None,
+                "pending_payment",
+                &actor,
+                new.created_at,
+            )?;
+            // Built in memory and written with one INSERT per table.
+            let mut sellers = Vec::with_capacity(new.priced.sellers.len());
             for ((seller, items), code) in new.priced.sellers.iter().zip(&new.pickup_codes) {
-                let so = SellerOrderId::new();
-                let subtotal: i64 = items.iter().map(|i| i.line_total.0).sum();
-                let commission: i64 = items.iter().map(|i| i.line_total.apply_basis_points(i.commission_bp).0).sum();
-                diesel::insert_into(seller_orders::table)
-                    .values((
-                        seller_orders::id.eq(so.0),
-                        seller_orders::order_id.eq(new.id.0),
-                        seller_orders::seller_id.eq(seller.0),
-                        seller_orders::status.eq("pending_payment"),
-                        seller_orders::subtotal_fen.eq(subtotal),
-                        seller_orders::commission_fen.eq(commission),
-                        seller_orders::pickup_code.eq(code),
-                    ))
-                    .execute(conn)?;
-                let rows: Vec<_> = items
-                    .iter()
-                    .map(|i| {
-                        (
-                            order_items::id.eq(Uuid::now_v7()),
-                            order_items::order_id.eq(new.id.0),
-                            order_items::seller_order_id.eq(so.0),
-                            order_items::listing_id.eq(i.listing_id.0),
-                            order_items::title.eq(i.title.clone()),
-                            order_items::unit_label.eq(i.unit_label.clone()),
-                            order_items::quantity.eq(i.quantity),
-                            order_items::unit_price_fen.eq(i.unit_price.0),
-                            order_items::line_total_fen.eq(i.line_total.0),
-                            order_items::commission_bp.eq(i32::try_from(i.commission_bp).unwrap_or(0)),
-                            order_items::supplier_member_id.eq(i.supplier_member_id.map(|m| m.0)),
-                            order_items::ship_from_date.eq(i.ship_from),
-                        )
-                    })
-                    .collect();
-                diesel::insert_into(order_items::table).values(rows).execute(conn)?;
+                let id = SellerOrderId::new();
+                sellers.push(SellerOrder {
+                    id,
+                    order_id: new.id,
+                    seller_id: *seller,
+                    status: SellerOrderStatus::PendingPayment,
+                    subtotal: Fen(items.iter().map(|i| i.line_total.0).sum()),
+                    commission: Fen(items
+                        .iter()
+                        .map(|i| i.line_total.apply_basis_points(i.commission_bp).0)
+                        .sum()),
+                    carrier: None,
+                    tracking_no: None,
+                    pickup_code: code.clone(),
+                    items: items
+                        .iter()
+                        .map(|i| OrderItem {
+                            id: Uuid::now_v7(),
+                            seller_order_id: id,
+                            item: i.clone(),
+                        })
+                        .collect(),
+                    updated_at: new.created_at,
+                });
             }
-            let order = find_order(conn, new.id)?.ok_or(DieselError::NotFound)?;
+            let so_rows: Vec<_> = sellers
+                .iter()
+                .map(|so| {
+                    (
+                        seller_orders::id.eq(so.id.0),
+                        seller_orders::order_id.eq(new.id.0),
+                        seller_orders::seller_id.eq(so.seller_id.0),
+                        seller_orders::status.eq("pending_payment"),
+                        seller_orders::subtotal_fen.eq(so.subtotal.0),
+                        seller_orders::commission_fen.eq(so.commission.0),
+                        seller_orders::pickup_code.eq(so.pickup_code.clone()),
+                        seller_orders::created_at.eq(new.created_at),
+                        seller_orders::updated_at.eq(new.created_at),
+                    )
+                })
+                .collect();
+            diesel::insert_into(seller_orders::table)
+                .values(so_rows)
+                .execute(conn)?;
+            let item_rows: Vec<_> = sellers
+                .iter()
+                .flat_map(|so| so.items.iter())
+                .map(|oi| {
+                    let i = &oi.item;
+                    (
+                        order_items::id.eq(oi.id),
+                        order_items::order_id.eq(new.id.0),
+                        order_items::seller_order_id.eq(oi.seller_order_id.0),
+                        order_items::listing_id.eq(i.listing_id.0),
+                        order_items::title.eq(i.title.clone()),
+                        order_items::unit_label.eq(i.unit_label.clone()),
+                        order_items::quantity.eq(i.quantity),
+                        order_items::unit_price_fen.eq(i.unit_price.0),
+                        order_items::line_total_fen.eq(i.line_total.0),
+                        order_items::commission_bp.eq(i32::try_from(i.commission_bp).unwrap_or(0)),
+                        order_items::supplier_member_id.eq(i.supplier_member_id.map(|m| m.0)),
+                        order_items::ship_from_date.eq(i.ship_from),
+                    )
+                })
+                .collect();
+            diesel::insert_into(order_items::table)
+                .values(item_rows)
+                .execute(conn)?;
+            let order = Order {
+                id: new.id,
+                number: new.number.clone(),
+                buyer: new.buyer,
+                external_ref: new.external_ref.clone(),
+                status: OrderStatus::PendingPayment,
+                total: new.priced.total,
+                delivery: new.delivery.clone(),
+                expires_at: new.expires_at,
+                created_at: new.created_at,
+                seller_orders: sellers,
+            };
             if let Some((scope, key)) = idem {
                 let (status, body) = render(&order);
                 diesel::update(idempotency_keys::table.find((scope, key)))

@@ -1,0 +1,37 @@
+# Order creation vs pgbench, and one hot listing under contention
+# (sourced by bench/run.sh after 20-listings.sh).
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+PGB_DB=coopmart_pgbench
+PGPASSWORD=coopmart psql -h 127.0.0.1 -p "${COOPMART_PG_PORT:-55432}" -U coopmart -d postgres -q \
+  -c "DROP DATABASE IF EXISTS $PGB_DB" -c "CREATE DATABASE $PGB_DB"
+PGPASSWORD=coopmart "$PGBIN/pgbench" -h 127.0.0.1 -p "${COOPMART_PG_PORT:-55432}" -U coopmart -i -s 10 -q "$PGB_DB" >/dev/null 2>&1
+pgb_out=$(PGPASSWORD=coopmart "$PGBIN/pgbench" -h 127.0.0.1 -p "${COOPMART_PG_PORT:-55432}" -U coopmart \
+  -b tpcb-like -c "$CONNS" -j 2 -T "${DURATION%s}" "$PGB_DB" 2>/dev/null)
+pgb_tps=$(awk '/^tps/ {print $3; exit}' <<<"$pgb_out")
+printf '%-28s %12s tps (scale 10, %s clients)\n' "pgbench_tpcb_like" "$pgb_tps" "$CONNS"
+echo "$pgb_tps" > .dev/bench-pgbench.tps
+
+# 1,000 listings with ample stock, and a buyer
+psql_bench -c "UPDATE listings SET stock = 1000000, status = 'active' WHERE id IN (SELECT id FROM listings ORDER BY id LIMIT 1000)"
+export BENCH_ORDER_IDS="$ROOT/.dev/bench-order-ids.txt"
+psql_bench -c "SELECT id FROM listings ORDER BY id LIMIT 1000" > "$BENCH_ORDER_IDS"
+curl -fs -X POST "$BASE/api/v1/auth/register" -H 'content-type: application/json' \
+  -d '{"email":"bench-buyer@coopmart.local","password":"Load-Test-Buyer-2026"}' >/dev/null || true
+BENCH_TOKEN=$(curl -fs -X POST "$BASE/api/v1/auth/token" -d grant_type=password \
+  -d username=bench-buyer@coopmart.local -d password=Load-Test-Buyer-2026 | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
+export BENCH_TOKEN
+orders_before=$(psql_bench -c "SELECT count(*) FROM orders")
+run_wrk order_create "$BASE/" -s bench/order.lua
+orders_after=$(psql_bench -c "SELECT count(*) FROM orders")
+awk -v o="$(cat .dev/bench-order_create.rps)" -v p="$pgb_tps" \
+  'BEGIN { printf "  order creation / pgbench tpcb-like = %.2f  (%s orders written)\n", o / p, '"$orders_after - $orders_before"' }'
+
+# one hot listing, 500 concurrent buyers
+HOT=$(head -n 1 "$BENCH_ORDER_IDS")
+echo "$HOT" > "$ROOT/.dev/bench-hot-id.txt"
+before=$(psql_bench -c "SELECT stock + coalesce((SELECT sum(quantity) FROM order_items WHERE listing_id = '$HOT'), 0) FROM listings WHERE id = '$HOT'")
+CONNS_SAVED=$CONNS; CONNS=500
+BENCH_ORDER_IDS="$ROOT/.dev/bench-hot-id.txt" run_wrk hot_listing_500 "$BASE/" -s bench/order.lua
+CONNS=$CONNS_SAVED
+after=$(psql_bench -c "SELECT stock + coalesce((SELECT sum(quantity) FROM order_items WHERE listing_id = '$HOT'), 0) FROM listings WHERE id = '$HOT'")
+echo "  hot listing invariant: stock + sold before = $before, after = $after"
