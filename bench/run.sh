@@ -27,7 +27,7 @@ export BENCH_DB=coopmart_bench
 PGPASSWORD=coopmart psql -h 127.0.0.1 -p "${COOPMART_PG_PORT:-55432}" -U coopmart -d postgres -q \
   -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" -c "CREATE DATABASE $BENCH_DB"
 export DATABASE_URL="postgres://coopmart:coopmart@127.0.0.1:${COOPMART_PG_PORT:-55432}/$BENCH_DB"
-export BIND_ADDR="127.0.0.1:$PORT" LOG_FORMAT=json RUST_LOG=warn HTTP_WORKERS=2 DATABASE_POOL_SIZE=32
+export BIND_ADDR="127.0.0.1:$PORT" LOG_FORMAT=json RUST_LOG=warn HTTP_WORKERS=2 DATABASE_POOL_SIZE=8
 export REDIS_KEY_PREFIX="bench:"
 
 ./target/release/coopmart serve > .dev/bench-server.log 2>&1 &

@@ -221,7 +221,7 @@ impl Settings {
             public_base_url: r.raw("PUBLIC_BASE_URL"),
             database_url: r.required_secret("DATABASE_URL"),
             database_read_url: r.raw("DATABASE_READ_URL").map(SecretString::from),
-            database_pool_size: r.parse("DATABASE_POOL_SIZE", 16),
+            database_pool_size: r.parse("DATABASE_POOL_SIZE", 10),
             database_connect_timeout: r.millis("DATABASE_CONNECT_TIMEOUT_MS", 3_000),
             redis_url: SecretString::from(r.string("REDIS_URL", "redis://127.0.0.1:56379/0")),
             redis_key_prefix: r.string("REDIS_KEY_PREFIX", "coopmart:"),

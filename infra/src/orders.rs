@@ -6,10 +6,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel::sql_types::{Bool, Integer};
+use diesel::sql_types::{Integer, Text};
 use domain::catalog::{ListingId, TierPrice};
 use domain::coop::{MemberId, OrgId};
 use domain::identity::{PartnerId, UserId};
@@ -25,18 +24,6 @@ use crate::schema::{
 
 fn bad(e: impl std::fmt::Display) -> DieselError {
     DieselError::DeserializationError(e.to_string().into())
-}
-
-/// A transaction that ends early with a business outcome rolls back.
-enum TxError<T> {
-    Db(DieselError),
-    Outcome(T),
-}
-
-impl<T> From<DieselError> for TxError<T> {
-    fn from(e: DieselError) -> Self {
-        TxError::Db(e)
-    }
 }
 
 fn event(
@@ -261,6 +248,150 @@ fn restock(conn: &mut PgConnection, items: &[(Uuid, i32)]) -> QueryResult<Vec<Li
     Ok(per_listing.into_keys().map(ListingId).collect())
 }
 
+/// The order as it will be stored (ids are generated up front).
+fn order_of(new: &NewOrder) -> Order {
+    let sellers = new
+        .priced
+        .sellers
+        .iter()
+        .zip(&new.pickup_codes)
+        .map(|((seller, items), code)| {
+            let id = SellerOrderId::new();
+            SellerOrder {
+                id,
+                order_id: new.id,
+                seller_id: *seller,
+                status: SellerOrderStatus::PendingPayment,
+                subtotal: Fen(items.iter().map(|i| i.line_total.0).sum()),
+                commission: Fen(items
+                    .iter()
+                    .map(|i| i.line_total.apply_basis_points(i.commission_bp).0)
+                    .sum()),
+                carrier: None,
+                tracking_no: None,
+                pickup_code: code.clone(),
+                items: items
+                    .iter()
+                    .map(|i| OrderItem {
+                        id: Uuid::now_v7(),
+                        seller_order_id: id,
+                        item: i.clone(),
+                    })
+                    .collect(),
+                updated_at: new.created_at,
+            }
+        })
+        .collect();
+    Order {
+        id: new.id,
+        number: new.number.clone(),
+        buyer: new.buyer,
+        external_ref: new.external_ref.clone(),
+        status: OrderStatus::PendingPayment,
+        total: new.priced.total,
+        delivery: new.delivery.clone(),
+        expires_at: new.expires_at,
+        created_at: new.created_at,
+        seller_orders: sellers,
+    }
+}
+
+/// Writes a whole order with one call of `place_order` (migration
+/// 2026-11-24-000005): the stock update of every listing, the order, its
+/// first event, seller orders, items, and the completion of the idempotency
+/// claim, atomically. A listing that is not active gets stock −1, so
+/// `CHECK (stock >= 0)` aborts the call — nothing is written — exactly like
+/// a listing without enough stock.
+fn write_order(
+    conn: &mut PgConnection,
+    new: &NewOrder,
+    order: &Order,
+    idem: Option<(&str, &str)>,
+    status: u16,
+    body: &serde_json::Value,
+) -> QueryResult<()> {
+    use diesel::sql_types::{
+        Array, Date, Int4, Int8, Jsonb, Nullable, Timestamptz, Uuid as SqlUuid,
+    };
+    let (need_ids, need_qty): (Vec<Uuid>, Vec<i32>) = new
+        .priced
+        .stock_needs
+        .iter()
+        .map(|(l, q)| (l.0, *q))
+        .unzip();
+    let (user, partner) = match new.buyer {
+        Buyer::User(u) => (Some(u.0), None),
+        Buyer::Partner(p) => (None, Some(p.0)),
+    };
+    let sos = &order.seller_orders;
+    let items: Vec<&OrderItem> = sos.iter().flat_map(|s| s.items.iter()).collect();
+    let (scope, key) = idem.unwrap_or(("", ""));
+    diesel::sql_query(
+        "SELECT place_order($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
+                            $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33)",
+    )
+    .bind::<Array<SqlUuid>, _>(need_ids)
+    .bind::<Array<Int4>, _>(need_qty)
+    .bind::<SqlUuid, _>(new.id.0)
+    .bind::<Text, _>(&new.number)
+    .bind::<Nullable<SqlUuid>, _>(user)
+    .bind::<Nullable<SqlUuid>, _>(partner)
+    .bind::<Nullable<Text>, _>(&new.external_ref)
+    .bind::<Int8, _>(new.priced.total.0)
+    .bind::<Jsonb, _>(serde_json::to_value(&new.delivery).map_err(bad)?)
+    .bind::<Timestamptz, _>(new.expires_at)
+    .bind::<Timestamptz, _>(new.created_at)
+    .bind::<SqlUuid, _>(Uuid::now_v7())
+    .bind::<Text, _>(new.buyer.scope())
+    .bind::<Array<SqlUuid>, _>(sos.iter().map(|s| s.id.0).collect::<Vec<_>>())
+    .bind::<Array<SqlUuid>, _>(sos.iter().map(|s| s.seller_id.0).collect::<Vec<_>>())
+    .bind::<Array<Int8>, _>(sos.iter().map(|s| s.subtotal.0).collect::<Vec<_>>())
+    .bind::<Array<Int8>, _>(sos.iter().map(|s| s.commission.0).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(sos.iter().map(|s| s.pickup_code.clone()).collect::<Vec<_>>())
+    .bind::<Array<SqlUuid>, _>(items.iter().map(|i| i.id).collect::<Vec<_>>())
+    .bind::<Array<SqlUuid>, _>(items.iter().map(|i| i.seller_order_id.0).collect::<Vec<_>>())
+    .bind::<Array<SqlUuid>, _>(items.iter().map(|i| i.item.listing_id.0).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(items.iter().map(|i| i.item.title.clone()).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(items.iter().map(|i| i.item.unit_label.clone()).collect::<Vec<_>>())
+    .bind::<Array<Int4>, _>(items.iter().map(|i| i.item.quantity).collect::<Vec<_>>())
+    .bind::<Array<Int8>, _>(items.iter().map(|i| i.item.unit_price.0).collect::<Vec<_>>())
+    .bind::<Array<Int8>, _>(items.iter().map(|i| i.item.line_total.0).collect::<Vec<_>>())
+    .bind::<Array<Int4>, _>(items.iter().map(|i| i32::try_from(i.item.commission_bp).unwrap_or(0)).collect::<Vec<_>>())
+    .bind::<Array<Nullable<SqlUuid>>, _>(items.iter().map(|i| i.item.supplier_member_id.map(|m| m.0)).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Date>>, _>(items.iter().map(|i| i.item.ship_from).collect::<Vec<_>>())
+    .bind::<Int4, _>(i32::from(status))
+    .bind::<Jsonb, _>(body)
+    .bind::<Text, _>(scope)
+    .bind::<Text, _>(key)
+    .execute(conn)?;
+    Ok(())
+}
+
+/// After the stock check aborted an order: which listing was it?
+fn diagnose(
+    conn: &mut PgConnection,
+    needs: &BTreeMap<ListingId, i32>,
+) -> QueryResult<CreateOutcome> {
+    let ids: Vec<Uuid> = needs.keys().map(|l| l.0).collect();
+    let rows: Vec<(Uuid, String, i32)> = listings::table
+        .filter(listings::id.eq_any(ids))
+        .select((listings::id, listings::status, listings::stock))
+        .order(listings::id.asc())
+        .load(conn)?;
+    for (id, status, stock) in &rows {
+        if status != "active" && status != "sold_out" {
+            return Ok(CreateOutcome::Unavailable(ListingId(*id)));
+        }
+        if needs.get(&ListingId(*id)).is_some_and(|n| stock < n) || status == "sold_out" {
+            return Ok(CreateOutcome::OutOfStock(ListingId(*id)));
+        }
+    }
+    // Stock came back meanwhile; report the first listing.
+    Ok(CreateOutcome::OutOfStock(ListingId(
+        rows.first().map(|r| r.0).unwrap_or_default(),
+    )))
+}
+
 pub struct PgOrderRepository {
     pub pool: PgPool,
 }
@@ -459,180 +590,36 @@ impl OrderRepository for PgOrderRepository {
         idem: Option<(&str, &str)>,
         render: Render<'_>,
     ) -> Result<CreateOutcome, Unknown> {
+        let order = order_of(new);
+        let (status, body) = render(&order);
         let mut conn = get_conn(&self.pool)?;
-        let result = conn.transaction::<Order, TxError<CreateOutcome>, _>(|conn| {
-            for (listing, qty) in &new.priced.stock_needs {
-                let left: Option<i32> = diesel::update(
-                    listings::table
-                        .filter(listings::id.eq(listing.0))
-                        .filter(listings::status.eq("active"))
-                        .filter(listings::stock.ge(*qty)),
-                )
-                .set((
-                    listings::stock.eq(listings::stock - *qty),
-                    listings::sold_qty.eq(listings::sold_qty + i64::from(*qty)),
-                    listings::version.eq(listings::version + 1),
-                ))
-                .returning(listings::stock)
-                .get_result(conn)
-                .optional()?;
-                match left {
-                    Some(0) => {
-                        diesel::update(listings::table.find(listing.0))
-                            .set(listings::status.eq("sold_out"))
-                            .execute(conn)?;
-                    }
-                    Some(_) => {}
-                    None => {
-                        let active: bool = listings::table
-                            .find(listing.0)
-                            .select(sql::<Bool>("status IN ('active', 'sold_out')"))
-                            .first(conn)?;
-                        return Err(TxError::Outcome(if active {
-                            CreateOutcome::OutOfStock(*listing)
-                        } else {
-                            CreateOutcome::Unavailable(*listing)
-                        }));
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match write_order(&mut conn, new, &order, idem, status, &body) {
+                Ok(()) => return Ok(CreateOutcome::Created(Box::new(order))),
+                Err(DieselError::DatabaseError(kind, info)) => {
+                    let constraint = info.constraint_name().unwrap_or_default().to_owned();
+                    let message = info.message().to_owned();
+                    match kind {
+                        DatabaseErrorKind::CheckViolation
+                            if constraint == "listings_stock_check" =>
+                        {
+                            return Ok(diagnose(&mut conn, &new.priced.stock_needs)?);
+                        }
+                        DatabaseErrorKind::UniqueViolation
+                            if constraint == "orders_partner_ref" =>
+                        {
+                            return Ok(CreateOutcome::DuplicateExternalRef);
+                        }
+                        // Two multi-listing orders locked rows in opposite orders:
+                        // Postgres aborted one; it is safe to run it again.
+                        _ if message.contains("deadlock detected") && attempt < 3 => continue,
+                        _ => return Err(anyhow::anyhow!("writing order: {message}")),
                     }
                 }
+                Err(e) => return Err(e.into()),
             }
-            let (user, partner) = match new.buyer {
-                Buyer::User(u) => (Some(u.0), None),
-                Buyer::Partner(p) => (None, Some(p.0)),
-            };
-            let inserted = diesel::insert_into(orders::table)
-                .values((
-                    orders::id.eq(new.id.0),
-                    orders::number.eq(&new.number),
-                    orders::buyer_user_id.eq(user),
-                    orders::buyer_partner_id.eq(partner),
-                    orders::external_ref.eq(&new.external_ref),
-                    orders::status.eq("pending_payment"),
-                    orders::total_fen.eq(new.priced.total.0),
-                    orders::delivery.eq(serde_json::to_value(&new.delivery).map_err(bad)?),
-                    orders::expires_at.eq(new.expires_at),
-                    orders::created_at.eq(new.created_at),
-                ))
-                .execute(conn);
-            match inserted {
-                Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info))
-                    if info.constraint_name() == Some("orders_partner_ref") =>
-                {
-                    return Err(TxError::Outcome(CreateOutcome::DuplicateExternalRef));
-                }
-                other => {
-                    other?;
-                }
-            }
-            let actor = new.buyer.scope();
-            event(
-                conn,
-                new.id.0,
-                None,
-                None,
-                "pending_payment",
-                &actor,
-                new.created_at,
-            )?;
-            // Built in memory and written with one INSERT per table.
-            let mut sellers = Vec::with_capacity(new.priced.sellers.len());
-            for ((seller, items), code) in new.priced.sellers.iter().zip(&new.pickup_codes) {
-                let id = SellerOrderId::new();
-                sellers.push(SellerOrder {
-                    id,
-                    order_id: new.id,
-                    seller_id: *seller,
-                    status: SellerOrderStatus::PendingPayment,
-                    subtotal: Fen(items.iter().map(|i| i.line_total.0).sum()),
-                    commission: Fen(items
-                        .iter()
-                        .map(|i| i.line_total.apply_basis_points(i.commission_bp).0)
-                        .sum()),
-                    carrier: None,
-                    tracking_no: None,
-                    pickup_code: code.clone(),
-                    items: items
-                        .iter()
-                        .map(|i| OrderItem {
-                            id: Uuid::now_v7(),
-                            seller_order_id: id,
-                            item: i.clone(),
-                        })
-                        .collect(),
-                    updated_at: new.created_at,
-                });
-            }
-            let so_rows: Vec<_> = sellers
-                .iter()
-                .map(|so| {
-                    (
-                        seller_orders::id.eq(so.id.0),
-                        seller_orders::order_id.eq(new.id.0),
-                        seller_orders::seller_id.eq(so.seller_id.0),
-                        seller_orders::status.eq("pending_payment"),
-                        seller_orders::subtotal_fen.eq(so.subtotal.0),
-                        seller_orders::commission_fen.eq(so.commission.0),
-                        seller_orders::pickup_code.eq(so.pickup_code.clone()),
-                        seller_orders::created_at.eq(new.created_at),
-                        seller_orders::updated_at.eq(new.created_at),
-                    )
-                })
-                .collect();
-            diesel::insert_into(seller_orders::table)
-                .values(so_rows)
-                .execute(conn)?;
-            let item_rows: Vec<_> = sellers
-                .iter()
-                .flat_map(|so| so.items.iter())
-                .map(|oi| {
-                    let i = &oi.item;
-                    (
-                        order_items::id.eq(oi.id),
-                        order_items::order_id.eq(new.id.0),
-                        order_items::seller_order_id.eq(oi.seller_order_id.0),
-                        order_items::listing_id.eq(i.listing_id.0),
-                        order_items::title.eq(i.title.clone()),
-                        order_items::unit_label.eq(i.unit_label.clone()),
-                        order_items::quantity.eq(i.quantity),
-                        order_items::unit_price_fen.eq(i.unit_price.0),
-                        order_items::line_total_fen.eq(i.line_total.0),
-                        order_items::commission_bp.eq(i32::try_from(i.commission_bp).unwrap_or(0)),
-                        order_items::supplier_member_id.eq(i.supplier_member_id.map(|m| m.0)),
-                        order_items::ship_from_date.eq(i.ship_from),
-                    )
-                })
-                .collect();
-            diesel::insert_into(order_items::table)
-                .values(item_rows)
-                .execute(conn)?;
-            let order = Order {
-                id: new.id,
-                number: new.number.clone(),
-                buyer: new.buyer,
-                external_ref: new.external_ref.clone(),
-                status: OrderStatus::PendingPayment,
-                total: new.priced.total,
-                delivery: new.delivery.clone(),
-                expires_at: new.expires_at,
-                created_at: new.created_at,
-                seller_orders: sellers,
-            };
-            if let Some((scope, key)) = idem {
-                let (status, body) = render(&order);
-                diesel::update(idempotency_keys::table.find((scope, key)))
-                    .set((
-                        idempotency_keys::status.eq("completed"),
-                        idempotency_keys::response_status.eq(i32::from(status)),
-                        idempotency_keys::response_body.eq(body),
-                    ))
-                    .execute(conn)?;
-            }
-            Ok(order)
-        });
-        match result {
-            Ok(order) => Ok(CreateOutcome::Created(Box::new(order))),
-            Err(TxError::Outcome(o)) => Ok(o),
-            Err(TxError::Db(e)) => Err(e.into()),
         }
     }
 

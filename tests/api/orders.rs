@@ -54,6 +54,26 @@ async fn stock(app: &TestApp, listing: &str) -> (i64, String) {
     )
 }
 
+/// Polls an order until its status is `want` (the sweep runs in the background).
+async fn order_status_becomes(app: &TestApp, token: &str, order_id: &str, want: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = app
+            .get_auth(&format!("/api/v1/orders/{order_id}"), token)
+            .await
+            .json()["status"]
+            .clone();
+        if status == want {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "order {order_id} is {status}, not {want}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn pay(app: &TestApp, token: &str, order_id: &str) -> Value {
     let p = app
         .post_auth(
@@ -387,13 +407,7 @@ async fn unpaid_orders_expire_and_late_payments_are_refunded() {
     assert_eq!(p.status, 201, "{}", p.text);
     let pid = p.json()["id"].as_str().unwrap().to_owned();
 
-    tokio::time::sleep(Duration::from_millis(1600)).await;
-    assert_eq!(
-        app.get_auth(&format!("/api/v1/orders/{oid}"), &buyer)
-            .await
-            .json()["status"],
-        "expired"
-    );
+    order_status_becomes(&app, &buyer, &oid, "expired").await;
     assert_eq!(
         stock(&app, id).await,
         (3, "active".into()),
@@ -711,16 +725,7 @@ async fn station_pickup_reject_refund_and_auto_complete() {
         .await;
     assert_eq!(r.json()["status"], "delivered", "{}", r.text);
     // nobody confirms: the sweep completes it after ORDER_AUTO_COMPLETE_SECS
-    tokio::time::sleep(Duration::from_millis(1800)).await;
-    assert_eq!(
-        app.get_auth(
-            &format!("/api/v1/orders/{}", o["id"].as_str().unwrap()),
-            &buyer
-        )
-        .await
-        .json()["status"],
-        "completed"
-    );
+    order_status_becomes(&app, &buyer, o["id"].as_str().unwrap(), "completed").await;
 
     // rejection refunds at once and returns the stock
     let o2 = order(
