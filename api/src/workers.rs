@@ -1,5 +1,6 @@
 //! Background work every API instance runs: expiring unpaid orders (stock
-//! returns) and auto-completing delivered seller orders. Instances
+//! returns), auto-completing delivered seller orders, and counting sales
+//! for hot lists. Instances
 //! coordinate through Postgres (`FOR UPDATE SKIP LOCKED`), so any number of
 //! them can run the same loop.
 
@@ -22,18 +23,20 @@ async fn sweep(state: &web::Data<AppState>) {
     let s = state.clone();
     let result = web::block(move || {
         let now = Utc::now();
-        let restocked = s.orders.expire_due(now)?;
+        let mut changed = s.orders.expire_due(now)?;
         let completed = s.orders.auto_complete_due(now)?;
-        Ok::<_, domain::orders::OrderError>((restocked, completed))
+        let restocked = changed.len();
+        changed.extend(s.orders.count_sales()?);
+        Ok::<_, domain::orders::OrderError>((changed, restocked, completed))
     })
     .await;
     match result {
-        Ok(Ok((restocked, completed))) => {
-            for id in &restocked {
+        Ok(Ok((changed, restocked, completed))) => {
+            for id in &changed {
                 state.listing_cache.invalidate(&id.to_string()).await;
             }
-            if !restocked.is_empty() || completed > 0 {
-                tracing::info!(restocked = restocked.len(), completed, "order sweep");
+            if restocked > 0 || completed > 0 {
+                tracing::info!(restocked, completed, "order sweep");
             }
         }
         Ok(Err(e)) => tracing::warn!(error = %e, "order sweep failed"),

@@ -237,7 +237,7 @@ fn restock(conn: &mut PgConnection, items: &[(Uuid, i32)]) -> QueryResult<Vec<Li
     }
     for (listing, qty) in &per_listing {
         diesel::sql_query(
-            "UPDATE listings SET stock = stock + $2, sold_qty = greatest(sold_qty - $2, 0), version = version + 1,
+            "UPDATE listings SET stock = stock + $2, version = version + 1,
                     status = CASE WHEN status = 'sold_out' THEN 'active' ELSE status END
              WHERE id = $1",
         )
@@ -1057,6 +1057,19 @@ impl OrderRepository for PgOrderRepository {
             }
             Ok(PaymentApplied::Paid)
         })?)
+    }
+
+    fn count_sales(&self, limit: i64) -> Result<Vec<ListingId>, Unknown> {
+        #[derive(QueryableByName)]
+        struct Counted {
+            #[diesel(sql_type = diesel::sql_types::Uuid)]
+            id: Uuid,
+        }
+        let mut conn = get_conn(&self.pool)?;
+        let rows: Vec<Counted> = diesel::sql_query("SELECT id FROM count_sales($1) AS id")
+            .bind::<Integer, _>(i32::try_from(limit).unwrap_or(i32::MAX))
+            .load(&mut conn)?;
+        Ok(rows.into_iter().map(|r| ListingId(r.id)).collect())
     }
 
     fn mark_refunded(&self, id: PaymentId) -> Result<(), Unknown> {

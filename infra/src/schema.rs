@@ -218,6 +218,7 @@ diesel::table! {
         commission_bp -> Int4,
         supplier_member_id -> Nullable<Uuid>,
         ship_from_date -> Nullable<Date>,
+        counted -> Bool,
     }
 }
 

@@ -1,2 +1,3 @@
 DROP TABLE IF EXISTS listings;
+DROP FUNCTION IF EXISTS listings_set_updated_at();
 DROP TABLE IF EXISTS categories;

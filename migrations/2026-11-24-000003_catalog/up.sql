@@ -95,8 +95,33 @@ CREATE TABLE listings (
     updated_at         timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT listings_presale CHECK (sale_mode <> 'presale' OR sale_terms ? 'ship_from_date'),
     CONSTRAINT listings_group_buy CHECK (sale_mode <> 'group_buy' OR (sale_terms ? 'group_target_qty' AND sale_terms ? 'group_deadline'))
-);
-SELECT diesel_manage_updated_at('listings');
+) WITH (fillfactor = 90);
+
+-- updated_at tracks what a listing *is* (content, price, status), not stock
+-- movements: an order changes only unindexed columns (stock, version), so
+-- the update stays HOT and touches none of the search indexes. (fillfactor
+-- leaves room on each page for such updates.)
+CREATE FUNCTION listings_set_updated_at() RETURNS trigger AS $$
+BEGIN
+    IF NEW.updated_at IS NOT DISTINCT FROM OLD.updated_at
+       AND (NEW.seller_id, NEW.supplier_member_id, NEW.title, NEW.description, NEW.category_id, NEW.variety, NEW.grade,
+            NEW.unit_label, NEW.unit_weight_grams, NEW.price_fen, NEW.tier_prices, NEW.min_order_qty,
+            NEW.origin_region_code, NEW.harvest_date, NEW.shelf_life_days, NEW.storage, NEW.certifications,
+            NEW.trace_batch_code, NEW.images, NEW.sale_mode, NEW.sale_terms, NEW.status)
+           IS DISTINCT FROM
+           (OLD.seller_id, OLD.supplier_member_id, OLD.title, OLD.description, OLD.category_id, OLD.variety, OLD.grade,
+            OLD.unit_label, OLD.unit_weight_grams, OLD.price_fen, OLD.tier_prices, OLD.min_order_qty,
+            OLD.origin_region_code, OLD.harvest_date, OLD.shelf_life_days, OLD.storage, OLD.certifications,
+            OLD.trace_batch_code, OLD.images, OLD.sale_mode, OLD.sale_terms, OLD.status)
+    THEN
+        NEW.updated_at := now();
+    END IF;
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER listings_updated_at BEFORE UPDATE ON listings
+    FOR EACH ROW EXECUTE FUNCTION listings_set_updated_at();
 
 -- Search: every sort has an index led by the filters it is used with.
 CREATE INDEX listings_newest_idx ON listings (searchable, id DESC);

@@ -67,8 +67,11 @@ CREATE TABLE order_items (
     commission_bp      integer NOT NULL CHECK (commission_bp BETWEEN 0 AND 10000),
     supplier_member_id uuid REFERENCES members (id),
     ship_from_date     date,
+    -- added to listings.sold_qty by the background sweep yet?
+    counted            boolean NOT NULL DEFAULT false,
     CONSTRAINT order_items_total CHECK (line_total_fen = unit_price_fen * quantity)
 );
+CREATE INDEX order_items_uncounted_idx ON order_items (id) WHERE NOT counted;
 CREATE INDEX order_items_order_idx ON order_items (order_id);
 CREATE INDEX order_items_seller_order_idx ON order_items (seller_order_id);
 

@@ -3,6 +3,8 @@
 -- event, seller orders and items, and completes the idempotency claim.
 -- A listing that is not active gets stock -1, so CHECK (stock >= 0) aborts
 -- the call and nothing is written -- exactly as for too little stock.
+-- Only unindexed listing columns change (stock, version; status at zero),
+-- so the update is HOT; sold_qty is counted later by count_sales().
 CREATE FUNCTION place_order(
     p_need_ids uuid[], p_need_qty int4[],
     p_id uuid, p_number text, p_buyer_user uuid, p_buyer_partner uuid, p_external_ref text,
@@ -18,7 +20,6 @@ BEGIN
     UPDATE listings l
        SET stock = CASE WHEN l.status = 'active' THEN l.stock - n.qty ELSE -1 END,
            status = CASE WHEN l.status = 'active' AND l.stock = n.qty THEN 'sold_out' ELSE l.status END,
-           sold_qty = l.sold_qty + n.qty,
            version = l.version + 1
       FROM unnest(p_need_ids, p_need_qty) AS n(listing_id, qty)
      WHERE l.id = n.listing_id;
@@ -43,5 +44,22 @@ BEGIN
     UPDATE idempotency_keys
        SET status = 'completed', response_status = p_idem_status, response_body = p_idem_body
      WHERE scope = p_idem_scope AND key = p_idem_key;
+END;
+$$ LANGUAGE plpgsql;
+
+-- Adds not yet counted order items to listings.sold_qty (units ordered, a
+-- demand signal for hot lists) and returns the listings it changed. Safe
+-- to run on several instances at once.
+CREATE FUNCTION count_sales(p_limit int) RETURNS SETOF uuid AS $$
+BEGIN
+    RETURN QUERY
+    WITH batch AS (
+        SELECT id FROM order_items WHERE NOT counted ORDER BY id LIMIT p_limit FOR UPDATE SKIP LOCKED
+    ), marked AS (
+        UPDATE order_items i SET counted = true FROM batch WHERE i.id = batch.id RETURNING i.listing_id, i.quantity
+    ), per_listing AS (
+        SELECT listing_id, sum(quantity) AS q FROM marked GROUP BY listing_id
+    )
+    UPDATE listings l SET sold_qty = l.sold_qty + p.q FROM per_listing p WHERE l.id = p.listing_id RETURNING l.id;
 END;
 $$ LANGUAGE plpgsql;

@@ -756,3 +756,45 @@ async fn station_pickup_reject_refund_and_auto_complete() {
     .await
     .assert_problem(409, "invalid_transition");
 }
+
+#[tokio::test]
+async fn sales_are_counted_for_hot_lists() {
+    let app = spawn_app_with(|env| {
+        env.insert("ORDER_SWEEP_INTERVAL_MS".into(), "100".into());
+    })
+    .await;
+    let s = shop(&app, "count-seller@example.com").await;
+    let a = app
+        .listing(&s.seller, &s.org, json!({"title": "冷门"}))
+        .await;
+    let b = app
+        .listing(&s.seller, &s.org, json!({"title": "爆款"}))
+        .await;
+    let buyer = app.user_token("counter@example.com").await;
+    let body = json!({"items": items(&[(b["id"].as_str().unwrap(), 3)]), "delivery": home()});
+    assert_eq!(order(&app, &buyer, "c-1", &body).await.status, 201);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let l = app
+            .get(&format!("/api/v1/listings/{}", b["id"].as_str().unwrap()))
+            .await
+            .json();
+        if l["sold_qty"] == 3 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "sold_qty not counted: {l}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let hot = app.get("/api/v1/listings/hot?region_code=22").await.json();
+    let titles: Vec<&str> = hot["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["爆款", "冷门"]);
+    let _ = a;
+}

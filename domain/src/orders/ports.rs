@@ -185,6 +185,9 @@ pub trait OrderRepository: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<PaymentApplied, Unknown>;
     fn mark_refunded(&self, id: PaymentId) -> Result<(), Unknown>;
+    /// Adds ordered units not yet counted to the listings' `sold_qty`;
+    /// returns the listings that changed.
+    fn count_sales(&self, limit: i64) -> Result<Vec<ListingId>, Unknown>;
 }
 
 /// A verified notification from the payment provider.

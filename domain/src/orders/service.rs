@@ -497,6 +497,11 @@ impl OrderService {
         self.transitioned(t, now).map(|(so, _)| so)
     }
 
+    /// Refreshes the sales counters behind hot lists and the popular sort.
+    pub fn count_sales(&self) -> Result<Vec<ListingId>, OrderError> {
+        Ok(self.orders.count_sales(10_000)?)
+    }
+
     /// Completes seller orders delivered longer ago than the auto-complete period.
     pub fn auto_complete_due(&self, now: DateTime<Utc>) -> Result<usize, OrderError> {
         let due = self
