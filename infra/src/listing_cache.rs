@@ -51,6 +51,8 @@ pub struct FillToken(Option<Vec<u8>>, bool);
 
 struct Local {
     entries: Mutex<HashMap<String, (Instant, Arc<Vec<u8>>)>>,
+    /// Hot lists apart, so evicting all of them is cheap.
+    hot: Mutex<HashMap<String, (Instant, Arc<Vec<u8>>)>>,
     subscribed: AtomicBool,
 }
 
@@ -84,8 +86,8 @@ impl Local {
     }
 
     fn evict_hot(&self) {
-        if let Ok(mut map) = self.entries.lock() {
-            map.retain(|k, _| !k.starts_with("hot:"));
+        if let Ok(mut map) = self.hot.lock() {
+            map.clear();
         }
     }
 
@@ -93,6 +95,7 @@ impl Local {
         if let Ok(mut map) = self.entries.lock() {
             map.clear();
         }
+        self.evict_hot();
     }
 }
 
@@ -114,6 +117,7 @@ impl ListingCache {
             local: (enabled && local_tier).then(|| {
                 Arc::new(Local {
                     entries: Mutex::new(HashMap::new()),
+                    hot: Mutex::new(HashMap::new()),
                     subscribed: AtomicBool::new(false),
                 })
             }),

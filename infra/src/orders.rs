@@ -597,7 +597,7 @@ impl OrderRepository for PgOrderRepository {
         loop {
             attempt += 1;
             match write_order(&mut conn, new, &order, idem, status, &body) {
-                Ok(()) => return Ok(CreateOutcome::Created(Box::new(order))),
+                Ok(()) => return Ok(CreateOutcome::Created(Box::new(order), body)),
                 Err(DieselError::DatabaseError(kind, info)) => {
                     let constraint = info.constraint_name().unwrap_or_default().to_owned();
                     let message = info.message().to_owned();

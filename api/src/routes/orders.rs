@@ -390,7 +390,7 @@ pub async fn create_order(
     })
     .await?;
     match created {
-        Created::New(order) => {
+        Created::New(order, body) => {
             invalidate(
                 &state,
                 order
@@ -399,7 +399,7 @@ pub async fn create_order(
                     .flat_map(|s| s.items.iter().map(|i| i.item.listing_id)),
             )
             .await;
-            Ok(HttpResponse::Created().json(order_response(&order)))
+            Ok(HttpResponse::Created().json(body))
         }
         Created::Replayed { status, body } => Ok(HttpResponse::build(
             StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED),

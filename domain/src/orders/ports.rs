@@ -27,7 +27,8 @@ pub struct NewOrder {
 
 #[derive(Debug)]
 pub enum CreateOutcome {
-    Created(Box<Order>),
+    /// The order and the response body `render` made for it.
+    Created(Box<Order>, serde_json::Value),
     /// Not enough stock for this listing; nothing was written.
     OutOfStock(ListingId),
     /// The listing stopped being buyable; nothing was written.

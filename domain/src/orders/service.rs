@@ -45,7 +45,8 @@ pub enum OrderError {
 /// The outcome of an order creation.
 #[derive(Debug)]
 pub enum Created {
-    New(Box<Order>),
+    /// The new order and its rendered response body.
+    New(Box<Order>, serde_json::Value),
     /// The original response of an earlier request with the same key.
     Replayed {
         status: u16,
@@ -235,7 +236,7 @@ impl OrderService {
             pickup_codes,
         };
         match self.orders.create(&new, idem, render)? {
-            CreateOutcome::Created(o) => Ok(Created::New(o)),
+            CreateOutcome::Created(o, body) => Ok(Created::New(o, body)),
             CreateOutcome::OutOfStock(id) => Err(OrderError::OutOfStock(id)),
             CreateOutcome::Unavailable(id) => Err(OrderError::Unavailable(id)),
             CreateOutcome::DuplicateExternalRef => Err(OrderError::DuplicateExternalRef),
