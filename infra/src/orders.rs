@@ -18,8 +18,7 @@ use uuid::Uuid;
 
 use crate::db::{get_conn, PgPool};
 use crate::schema::{
-    idempotency_keys, listings, order_events, order_items, orders, organizations, payments,
-    seller_orders,
+    idempotency_keys, listings, order_events, order_items, orders, payments, seller_orders,
 };
 
 fn bad(e: impl std::fmt::Display) -> DieselError {
@@ -398,59 +397,93 @@ pub struct PgOrderRepository {
 
 impl OrderRepository for PgOrderRepository {
     fn snapshots(&self, ids: &[ListingId]) -> Result<HashMap<ListingId, ListingSnapshot>, Unknown> {
+        Ok(self.begin(None, ids, Utc::now(), 0, 0)?.1)
+    }
+
+    fn begin(
+        &self,
+        idem: Option<(&str, &str, &str)>,
+        ids: &[ListingId],
+        now: DateTime<Utc>,
+        ttl_secs: i64,
+        stale_after_secs: i64,
+    ) -> Result<(IdemBegin, HashMap<ListingId, ListingSnapshot>), Unknown> {
+        use diesel::sql_types::{Array, Int8, Jsonb, Nullable, Timestamptz, Uuid as SqlUuid};
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Bool)]
+            claimed: bool,
+            #[diesel(sql_type = Nullable<SqlUuid>)]
+            id: Option<Uuid>,
+            #[diesel(sql_type = Nullable<SqlUuid>)]
+            seller_id: Option<Uuid>,
+            #[diesel(sql_type = Nullable<Text>)]
+            kind: Option<String>,
+            #[diesel(sql_type = Nullable<Text>)]
+            title: Option<String>,
+            #[diesel(sql_type = Nullable<Text>)]
+            unit_label: Option<String>,
+            #[diesel(sql_type = Nullable<Int8>)]
+            price_fen: Option<i64>,
+            #[diesel(sql_type = Nullable<Jsonb>)]
+            tier_prices: Option<serde_json::Value>,
+            #[diesel(sql_type = Nullable<Integer>)]
+            min_order_qty: Option<i32>,
+            #[diesel(sql_type = Nullable<Text>)]
+            status: Option<String>,
+            #[diesel(sql_type = Nullable<Integer>)]
+            stock: Option<i32>,
+            #[diesel(sql_type = Nullable<Text>)]
+            sale_mode: Option<String>,
+            #[diesel(sql_type = Nullable<Jsonb>)]
+            sale_terms: Option<serde_json::Value>,
+            #[diesel(sql_type = Nullable<SqlUuid>)]
+            supplier_member_id: Option<Uuid>,
+        }
         let mut conn = get_conn(&self.pool)?;
-        let raw: Vec<Uuid> = ids.iter().map(|i| i.0).collect();
-        type Row = (
-            Uuid,
-            Uuid,
-            String,
-            String,
-            String,
-            i64,
-            serde_json::Value,
-            i32,
-            String,
-            i32,
-            String,
-            serde_json::Value,
-            Option<Uuid>,
-        );
-        let rows: Vec<Row> = listings::table
-            .inner_join(organizations::table.on(organizations::id.eq(listings::seller_id)))
-            .filter(listings::id.eq_any(raw))
-            .select((
-                listings::id,
-                listings::seller_id,
-                organizations::kind,
-                listings::title,
-                listings::unit_label,
-                listings::price_fen,
-                listings::tier_prices,
-                listings::min_order_qty,
-                listings::status,
-                listings::stock,
-                listings::sale_mode,
-                listings::sale_terms,
-                listings::supplier_member_id,
-            ))
+        let expires = now + chrono::Duration::seconds(ttl_secs);
+        let rows: Vec<Row> = diesel::sql_query("SELECT * FROM begin_order($1, $2, $3, $4, $5, $6)")
+            .bind::<Nullable<Text>, _>(idem.map(|(s, _, _)| s))
+            .bind::<Nullable<Text>, _>(idem.map(|(_, k, _)| k))
+            .bind::<Nullable<Text>, _>(idem.map(|(_, _, h)| h))
+            .bind::<Timestamptz, _>(now)
+            .bind::<Timestamptz, _>(expires)
+            .bind::<Array<SqlUuid>, _>(ids.iter().map(|i| i.0).collect::<Vec<_>>())
             .load(&mut conn)?;
+        drop(conn);
+        let claimed = rows.first().is_some_and(|r| r.claimed);
         let mut out = HashMap::new();
-        for (
-            id,
-            seller,
-            kind,
-            title,
-            unit_label,
-            price,
-            tiers,
-            min_qty,
-            status,
-            stock,
-            mode,
-            terms,
-            supplier,
-        ) in rows
-        {
+        for r in rows {
+            let (
+                Some(id),
+                Some(seller),
+                Some(kind),
+                Some(title),
+                Some(unit_label),
+                Some(price),
+                Some(tiers),
+                Some(min_qty),
+                Some(status),
+                Some(stock),
+                Some(mode),
+                Some(terms),
+            ) = (
+                r.id,
+                r.seller_id,
+                r.kind,
+                r.title,
+                r.unit_label,
+                r.price_fen,
+                r.tier_prices,
+                r.min_order_qty,
+                r.status,
+                r.stock,
+                r.sale_mode,
+                r.sale_terms,
+            )
+            else {
+                continue;
+            };
             let sale = match mode.as_str() {
                 "presale" => domain::catalog::SaleTerms::Presale {
                     ship_from: serde_json::from_value(terms["ship_from_date"].clone())?,
@@ -475,11 +508,18 @@ impl OrderRepository for PgOrderRepository {
                     status: status.parse().map_err(|e: String| anyhow::anyhow!(e))?,
                     stock,
                     sale,
-                    supplier_member_id: supplier.map(MemberId),
+                    supplier_member_id: r.supplier_member_id.map(MemberId),
                 },
             );
         }
-        Ok(out)
+        let state = match idem {
+            None => IdemBegin::Started,
+            Some(_) if claimed => IdemBegin::Started,
+            Some((scope, key, hash)) => {
+                self.idem_begin(scope, key, hash, now, ttl_secs, stale_after_secs)?
+            }
+        };
+        Ok((state, out))
     }
 
     fn idem_begin(

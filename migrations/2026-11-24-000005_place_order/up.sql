@@ -63,3 +63,28 @@ BEGIN
     UPDATE listings l SET sold_qty = l.sold_qty + p.q FROM per_listing p WHERE l.id = p.listing_id RETURNING l.id;
 END;
 $$ LANGUAGE plpgsql;
+
+-- The first round trip of an order: claims the Idempotency-Key (when
+-- given; `claimed` says whether this call inserted it) and returns what
+-- pricing needs of the listings. Always at least one row.
+CREATE FUNCTION begin_order(p_scope text, p_key text, p_hash text, p_now timestamptz, p_expires timestamptz, p_ids uuid[])
+RETURNS TABLE (claimed boolean, id uuid, seller_id uuid, kind text, title text, unit_label text, price_fen bigint,
+               tier_prices jsonb, min_order_qty int, status text, stock int, sale_mode text, sale_terms jsonb,
+               supplier_member_id uuid) AS $$
+#variable_conflict use_column
+DECLARE
+    v_claimed boolean := true;
+BEGIN
+    IF p_scope IS NOT NULL THEN
+        INSERT INTO idempotency_keys (scope, key, request_hash, status, created_at, expires_at)
+        VALUES (p_scope, p_key, p_hash, 'in_flight', p_now, p_expires)
+        ON CONFLICT DO NOTHING;
+        v_claimed := FOUND;
+    END IF;
+    RETURN QUERY
+        SELECT v_claimed, l.id, l.seller_id, o.kind, l.title, l.unit_label, l.price_fen, l.tier_prices, l.min_order_qty,
+               l.status, l.stock, l.sale_mode, l.sale_terms, l.supplier_member_id
+          FROM (SELECT 1) AS one
+          LEFT JOIN (listings l JOIN organizations o ON o.id = l.seller_id) ON l.id = ANY (p_ids);
+END;
+$$ LANGUAGE plpgsql;

@@ -102,6 +102,17 @@ pub enum PaymentApplied {
 
 pub trait OrderRepository: Send + Sync {
     fn snapshots(&self, ids: &[ListingId]) -> Result<HashMap<ListingId, ListingSnapshot>, Unknown>;
+    /// One round trip: claims the Idempotency-Key `(scope, key, hash)` when
+    /// given (see `idem_begin`) and reads the listings' snapshots.
+    #[allow(clippy::type_complexity)]
+    fn begin(
+        &self,
+        idem: Option<(&str, &str, &str)>,
+        ids: &[ListingId],
+        now: DateTime<Utc>,
+        ttl_secs: i64,
+        stale_after_secs: i64,
+    ) -> Result<(IdemBegin, HashMap<ListingId, ListingSnapshot>), Unknown>;
     /// Claims `key` in `scope` for a request whose body hashes to `hash`;
     /// an in-flight claim older than `stale_after_secs` is taken over.
     fn idem_begin(

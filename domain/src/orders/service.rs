@@ -148,22 +148,20 @@ impl OrderService {
         }
         self.check_delivery(&input.delivery)?;
         let scope = buyer.scope();
-        if let Some((key, hash)) = idem {
-            match self.orders.idem_begin(
-                &scope,
-                key,
-                hash,
-                now,
-                IDEMPOTENCY_TTL_SECS,
-                IDEMPOTENCY_STALE_SECS,
-            )? {
-                IdemBegin::Started => {}
-                IdemBegin::Replay { status, body } => {
-                    return Ok(Created::Replayed { status, body })
-                }
-                IdemBegin::Mismatch => return Err(OrderError::IdempotencyMismatch),
-                IdemBegin::InFlight => return Err(OrderError::IdempotencyInFlight),
-            }
+        let ids: Vec<ListingId> = input.lines.iter().map(|l| l.listing_id).collect();
+        let claim = idem.map(|(key, hash)| (scope.as_str(), key, hash));
+        let (state, snapshots) = self.orders.begin(
+            claim,
+            &ids,
+            now,
+            IDEMPOTENCY_TTL_SECS,
+            IDEMPOTENCY_STALE_SECS,
+        )?;
+        match state {
+            IdemBegin::Started => {}
+            IdemBegin::Replay { status, body } => return Ok(Created::Replayed { status, body }),
+            IdemBegin::Mismatch => return Err(OrderError::IdempotencyMismatch),
+            IdemBegin::InFlight => return Err(OrderError::IdempotencyInFlight),
         }
         let result = self.create_claimed(
             buyer,
@@ -171,6 +169,7 @@ impl OrderService {
             idem.map(|(k, _)| (scope.as_str(), k)),
             render,
             now,
+            &snapshots,
         );
         if let (Some((key, _)), Err(_)) = (idem, &result) {
             // Nothing was written: the same key may be retried.
@@ -186,10 +185,9 @@ impl OrderService {
         idem: Option<(&str, &str)>,
         render: Render<'_>,
         now: DateTime<Utc>,
+        snapshots: &std::collections::HashMap<ListingId, ListingSnapshot>,
     ) -> Result<Created, OrderError> {
-        let ids: Vec<ListingId> = input.lines.iter().map(|l| l.listing_id).collect();
-        let snapshots = self.orders.snapshots(&ids)?;
-        let priced = price_order(&input.lines, &snapshots, now).map_err(|e| match e {
+        let priced = price_order(&input.lines, snapshots, now).map_err(|e| match e {
             PricingError::Empty => {
                 ValidationErrors::single("items", "at least one item is required").into()
             }
