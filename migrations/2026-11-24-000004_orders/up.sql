@@ -11,7 +11,6 @@ CREATE TABLE idempotency_keys (
     expires_at     timestamptz NOT NULL,
     PRIMARY KEY (scope, key)
 );
-CREATE INDEX idempotency_keys_expiry_idx ON idempotency_keys (expires_at);
 
 CREATE TABLE orders (
     id               uuid PRIMARY KEY,
@@ -25,12 +24,14 @@ CREATE TABLE orders (
     expires_at       timestamptz NOT NULL,
     created_at       timestamptz NOT NULL DEFAULT now(),
     updated_at       timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT orders_one_buyer CHECK ((buyer_user_id IS NULL) <> (buyer_partner_id IS NULL)),
-    CONSTRAINT orders_partner_ref UNIQUE (buyer_partner_id, external_ref)
+    CONSTRAINT orders_one_buyer CHECK ((buyer_user_id IS NULL) <> (buyer_partner_id IS NULL))
 );
 SELECT diesel_manage_updated_at('orders');
-CREATE INDEX orders_buyer_user_idx ON orders (buyer_user_id, id DESC);
-CREATE INDEX orders_buyer_partner_idx ON orders (buyer_partner_id, id DESC);
+-- Partial indexes: each order is indexed only under its kind of buyer.
+CREATE INDEX orders_buyer_user_idx ON orders (buyer_user_id, id DESC) WHERE buyer_user_id IS NOT NULL;
+CREATE INDEX orders_buyer_partner_idx ON orders (buyer_partner_id, id DESC) WHERE buyer_partner_id IS NOT NULL;
+-- A mall's own order number is unique per partner.
+CREATE UNIQUE INDEX orders_partner_ref ON orders (buyer_partner_id, external_ref) WHERE buyer_partner_id IS NOT NULL;
 CREATE INDEX orders_due_idx ON orders (expires_at) WHERE status = 'pending_payment';
 
 CREATE TABLE seller_orders (
