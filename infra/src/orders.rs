@@ -396,10 +396,6 @@ pub struct PgOrderRepository {
 }
 
 impl OrderRepository for PgOrderRepository {
-    fn snapshots(&self, ids: &[ListingId]) -> Result<HashMap<ListingId, ListingSnapshot>, Unknown> {
-        Ok(self.begin(None, ids, Utc::now(), 0, 0)?.1)
-    }
-
     fn begin(
         &self,
         idem: Option<(&str, &str, &str)>,

@@ -101,7 +101,6 @@ pub enum PaymentApplied {
 }
 
 pub trait OrderRepository: Send + Sync {
-    fn snapshots(&self, ids: &[ListingId]) -> Result<HashMap<ListingId, ListingSnapshot>, Unknown>;
     /// One round trip: claims the Idempotency-Key `(scope, key, hash)` when
     /// given (see `idem_begin`) and reads the listings' snapshots.
     #[allow(clippy::type_complexity)]
