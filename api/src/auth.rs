@@ -54,8 +54,7 @@ async fn authenticate(req: &HttpRequest) -> Result<AccessClaims, ApiError> {
         .verify(&token, now)
         .map_err(token_error)?;
     if let Principal::Partner { .. } = claims.principal {
-        return blocking(move || state.identity.authenticate(&token, now).map_err(auth_error))
-            .await;
+        return blocking(move || state.identity.check_principal(claims).map_err(auth_error)).await;
     }
     Ok(claims)
 }

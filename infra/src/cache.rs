@@ -5,7 +5,7 @@
 //! `retry_after`, so a Redis outage costs callers almost nothing and a Redis
 //! that comes back is used again without a restart.
 
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -21,6 +21,25 @@ pub enum CacheError {
 fn unavailable(e: impl std::fmt::Display) -> CacheError {
     CacheError::Unavailable(e.to_string())
 }
+
+/// Lua scripts are hashed once; Redis runs them by SHA (EVALSHA).
+static INCR_WINDOW: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"local n = redis.call('INCR', KEYS[1])
+          if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+          local ttl = redis.call('PTTL', KEYS[1])
+          if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+          return {n, ttl}",
+    )
+});
+
+static SET_IF_GENERATION: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"local g = redis.call('GET', KEYS[2]) or ''
+          if g == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1 end
+          return 0",
+    )
+});
 
 pub struct RedisCache {
     client: Option<redis::Client>,
@@ -145,14 +164,11 @@ impl RedisCache {
         let key = self.key(key);
         let ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
         self.run(|mut c| async move {
-            let script = redis::Script::new(
-                r"local n = redis.call('INCR', KEYS[1])
-                  if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-                  local ttl = redis.call('PTTL', KEYS[1])
-                  if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
-                  return {n, ttl}",
-            );
-            script.key(key).arg(ms).invoke_async::<(i64, i64)>(&mut c).await
+            INCR_WINDOW
+                .key(key)
+                .arg(ms)
+                .invoke_async::<(i64, i64)>(&mut c)
+                .await
         })
         .await
     }
@@ -185,12 +201,7 @@ impl RedisCache {
         let value = value.to_vec();
         let secs = ttl.as_secs().max(1);
         self.run(|mut c| async move {
-            let script = redis::Script::new(
-                r"local g = redis.call('GET', KEYS[2]) or ''
-                  if g == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1 end
-                  return 0",
-            );
-            script
+            SET_IF_GENERATION
                 .key(key)
                 .key(gen_key)
                 .arg(expected)

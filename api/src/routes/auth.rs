@@ -154,29 +154,36 @@ fn oauth_error(e: GrantError) -> ApiError {
         .with_extra("error_description", serde_json::json!(description))
 }
 
-/// Parses a token request from a form or JSON body; client credentials may
-/// also come as HTTP Basic.
-fn parse_token_request(req: &HttpRequest, body: &[u8]) -> Result<TokenRequest, ApiError> {
+/// Parses an OAuth2 body sent as `application/x-www-form-urlencoded` (RFC
+/// 6749) or JSON; other content types are 415.
+fn form_or_json<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<Result<T, String>, ApiError> {
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let invalid = |m: String| oauth_error(GrantError::InvalidRequest(m));
-    let mut parsed: TokenRequest = if content_type.starts_with("application/x-www-form-urlencoded")
-    {
-        serde_urlencoded::from_bytes(body)
-            .map_err(|e| invalid(format!("invalid form body: {e}")))?
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        Ok(serde_urlencoded::from_bytes(body).map_err(|e| format!("invalid form body: {e}")))
     } else if content_type.starts_with("application/json") {
-        serde_json::from_slice(body).map_err(|e| invalid(format!("invalid JSON body: {e}")))?
+        Ok(serde_json::from_slice(body).map_err(|e| format!("invalid JSON body: {e}")))
     } else {
-        return Err(ApiError::new(
+        Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
             "expected application/x-www-form-urlencoded or application/json",
-        ));
-    };
+        ))
+    }
+}
+
+/// Parses a token request from a form or JSON body; client credentials may
+/// also come as HTTP Basic.
+fn parse_token_request(req: &HttpRequest, body: &[u8]) -> Result<TokenRequest, ApiError> {
+    let mut parsed: TokenRequest =
+        form_or_json(req, body)?.map_err(|m| oauth_error(GrantError::InvalidRequest(m)))?;
     if let Some(basic) = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -304,24 +311,7 @@ pub async fn revoke(
     meta: Meta,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let parsed: Result<RevokeRequest, String> =
-        if content_type.starts_with("application/x-www-form-urlencoded") {
-            serde_urlencoded::from_bytes(&body).map_err(|e| e.to_string())
-        } else if content_type.starts_with("application/json") {
-            serde_json::from_slice(&body).map_err(|e| e.to_string())
-        } else {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "expected application/x-www-form-urlencoded or application/json",
-            ));
-        };
+    let parsed: Result<RevokeRequest, String> = form_or_json(&req, &body)?;
     let presented = parsed
         .map_err(|e| {
             oauth_error(GrantError::InvalidRequest(format!(

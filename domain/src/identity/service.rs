@@ -423,6 +423,12 @@ impl IdentityService {
     /// partner is disabled.
     pub fn authenticate(&self, token: &str, now: DateTime<Utc>) -> Result<AccessClaims, AuthError> {
         let claims = self.codec.verify(token, now).map_err(AuthError::Token)?;
+        self.check_principal(claims)
+    }
+
+    /// Checks verified claims against current state: a partner must still be
+    /// active.
+    pub fn check_principal(&self, claims: AccessClaims) -> Result<AccessClaims, AuthError> {
         if let Principal::Partner { id, .. } = &claims.principal {
             let active = self
                 .partners
