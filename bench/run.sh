@@ -5,6 +5,7 @@
 # numbers on a 2-core machine are noisy.
 #
 #   BENCH_DURATION (default 10s)  BENCH_CONNECTIONS (default 64)
+#   BENCH_SCENARIOS (e.g. orders: only bench/scenarios/*orders*.sh)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -52,7 +53,17 @@ echo "[bench] $CONNS connections, $DURATION each, 2 wrk threads, server: 2 worke
 run_wrk healthz "$BASE/healthz"
 base_rps=$(cat .dev/bench-healthz.rps)
 
-for extra in bench/scenarios/*.sh; do
+psql_bench() {
+  PGPASSWORD=coopmart psql -h 127.0.0.1 -p "${COOPMART_PG_PORT:-55432}" -U coopmart -d "$BENCH_DB" -tAq "$@"
+}
+
+echo "[bench] seeding 10,000 listings"
+./target/release/coopmart seed-bench 10000 >/dev/null
+psql_bench -c "ANALYZE listings"
+echo "[bench] listings: $(psql_bench -c "SELECT count(*) FROM listings")"
+
+# BENCH_SCENARIOS=orders runs only the scenarios whose file name contains it
+for extra in bench/scenarios/*"${BENCH_SCENARIOS:-}"*.sh; do
   [ -e "$extra" ] || continue
   # shellcheck source=/dev/null
   source "$extra"

@@ -74,6 +74,8 @@ pub struct OrderSettings {
     pub payment_ttl: Duration,
     /// How often each instance sweeps for expired and auto-completing orders.
     pub sweep_interval: Duration,
+    /// How often units sold are added to the listings' `sold_qty`.
+    pub sales_count_interval: Duration,
     /// Delivered seller orders complete by themselves after this.
     pub auto_complete_after: Duration,
 }
@@ -260,6 +262,7 @@ impl Settings {
                 ),
                 payment_ttl: Duration::from_secs(r.parse("ORDER_PAYMENT_TTL", 900)),
                 sweep_interval: r.millis("ORDER_SWEEP_INTERVAL_MS", 5_000),
+                sales_count_interval: r.millis("SALES_COUNT_INTERVAL_MS", 30_000),
                 auto_complete_after: {
                     let days: u64 = r.parse("ORDER_AUTO_COMPLETE_DAYS", 10);
                     Duration::from_secs(r.parse("ORDER_AUTO_COMPLETE_SECS", days * 86_400))

@@ -1,32 +1,44 @@
 //! Background work every API instance runs: expiring unpaid orders (stock
-//! returns), auto-completing delivered seller orders, and counting sales
-//! for hot lists. Instances
+//! returns), auto-completing delivered seller orders, and (every
+//! `SALES_COUNT_INTERVAL_MS`) counting sales for hot lists and forgetting
+//! expired Idempotency-Keys. Instances
 //! coordinate through Postgres (`FOR UPDATE SKIP LOCKED`), so any number of
 //! them can run the same loop.
 
 use actix_web::web;
+use std::time::Instant;
+
 use chrono::Utc;
 
 use crate::state::AppState;
 
 pub fn spawn(state: web::Data<AppState>) {
     let interval = state.settings.orders.sweep_interval;
+    let count_every = state.settings.orders.sales_count_interval;
     tokio::spawn(async move {
+        let mut last_count = Instant::now();
         loop {
             tokio::time::sleep(interval).await;
-            sweep(&state).await;
+            let count_sales = last_count.elapsed() >= count_every;
+            if count_sales {
+                last_count = Instant::now();
+            }
+            sweep(&state, count_sales).await;
         }
     });
 }
 
-async fn sweep(state: &web::Data<AppState>) {
+async fn sweep(state: &web::Data<AppState>, count_sales: bool) {
     let s = state.clone();
     let result = web::block(move || {
         let now = Utc::now();
         let mut changed = s.orders.expire_due(now)?;
         let completed = s.orders.auto_complete_due(now)?;
         let restocked = changed.len();
-        changed.extend(s.orders.count_sales()?);
+        if count_sales {
+            changed.extend(s.orders.count_sales()?);
+            s.orders.purge_expired_keys(now)?;
+        }
         Ok::<_, domain::orders::OrderError>((changed, restocked, completed))
     })
     .await;

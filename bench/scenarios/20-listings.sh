@@ -1,12 +1,4 @@
 # Listing reads and search (sourced by bench/run.sh: BASE, PORT, run_wrk).
-psql_bench() {
-  PGPASSWORD=coopmart psql -h 127.0.0.1 -p "${COOPMART_PG_PORT:-55432}" -U coopmart -d "$BENCH_DB" -tAq "$@"
-}
-
-echo "[bench] seeding 10,000 listings"
-./target/release/coopmart seed-bench 10000 >/dev/null
-psql_bench -c "ANALYZE listings"
-echo "[bench] listings: $(psql_bench -c "SELECT count(*) FROM listings")"
 export BENCH_IDS="$ROOT/.dev/bench-ids.txt"
 psql_bench -c "SELECT id FROM listings WHERE status = 'active' ORDER BY id LIMIT 100" > "$BENCH_IDS"
 

@@ -21,6 +21,153 @@ use crate::schema::{
     idempotency_keys, listings, order_events, order_items, orders, payments, seller_orders,
 };
 
+/// `SELECT place_order($1, …, $35)` (see the migration
+/// `single_call_orders`) as a query Diesel keeps prepared per connection:
+/// `sql_query` would be parsed and planned again on every order.
+struct PlaceOrder<'a> {
+    need_ids: Vec<Uuid>,
+    need_qty: Vec<i32>,
+    id: Uuid,
+    number: &'a str,
+    buyer_user: Option<Uuid>,
+    buyer_partner: Option<Uuid>,
+    external_ref: Option<&'a str>,
+    total: i64,
+    delivery: serde_json::Value,
+    expires_at: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+    event_id: Uuid,
+    actor: String,
+    so_ids: Vec<Uuid>,
+    so_sellers: Vec<Uuid>,
+    so_subtotals: Vec<i64>,
+    so_commissions: Vec<i64>,
+    so_codes: Vec<Option<String>>,
+    it_ids: Vec<Uuid>,
+    it_sos: Vec<Uuid>,
+    it_listings: Vec<Uuid>,
+    it_titles: Vec<&'a str>,
+    it_units: Vec<&'a str>,
+    it_qty: Vec<i32>,
+    it_prices: Vec<i64>,
+    it_totals: Vec<i64>,
+    it_bps: Vec<i32>,
+    it_members: Vec<Option<Uuid>>,
+    it_ships: Vec<Option<NaiveDate>>,
+    idem_scope: Option<&'a str>,
+    idem_key: Option<&'a str>,
+    idem_hash: Option<&'a str>,
+    idem_expires: Option<DateTime<Utc>>,
+    idem_status: i32,
+    idem_body: &'a serde_json::Value,
+}
+
+struct PlaceOrderId;
+
+/// `SELECT * FROM order_snapshots($1)`, kept prepared like `PlaceOrder`.
+struct OrderSnapshots {
+    ids: Vec<Uuid>,
+}
+
+struct OrderSnapshotsId;
+
+type SnapshotRow = (
+    Uuid,
+    Uuid,
+    String,
+    String,
+    String,
+    i64,
+    serde_json::Value,
+    i32,
+    String,
+    i32,
+    String,
+    serde_json::Value,
+    Option<Uuid>,
+);
+
+impl diesel::query_builder::QueryId for OrderSnapshots {
+    type QueryId = OrderSnapshotsId;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::Query for OrderSnapshots {
+    type SqlType = (
+        diesel::sql_types::Uuid,
+        diesel::sql_types::Uuid,
+        Text,
+        Text,
+        Text,
+        diesel::sql_types::Int8,
+        diesel::sql_types::Jsonb,
+        Integer,
+        Text,
+        Integer,
+        Text,
+        diesel::sql_types::Jsonb,
+        diesel::sql_types::Nullable<diesel::sql_types::Uuid>,
+    );
+}
+
+impl RunQueryDsl<PgConnection> for OrderSnapshots {}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for OrderSnapshots {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        out.push_sql("SELECT * FROM order_snapshots(");
+        out.push_bind_param::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(&self.ids)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl diesel::query_builder::QueryId for PlaceOrder<'_> {
+    type QueryId = PlaceOrderId;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::Query for PlaceOrder<'_> {
+    type SqlType = diesel::sql_types::Nullable<diesel::sql_types::Jsonb>;
+}
+
+impl RunQueryDsl<PgConnection> for PlaceOrder<'_> {}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for PlaceOrder<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{Array, Date, Int4, Int8, Jsonb, Nullable, Timestamptz, Uuid as U};
+        out.push_sql("SELECT place_order(");
+        macro_rules! args {
+            ($first_t:ty => $first:expr $(, $t:ty => $e:expr)* $(,)?) => {
+                out.push_bind_param::<$first_t, _>(&$first)?;
+                $( out.push_sql(", "); out.push_bind_param::<$t, _>(&$e)?; )*
+            };
+        }
+        args!(
+            Array<U> => self.need_ids, Array<Int4> => self.need_qty,
+            U => self.id, Text => self.number, Nullable<U> => self.buyer_user,
+            Nullable<U> => self.buyer_partner, Nullable<Text> => self.external_ref,
+            Int8 => self.total, Jsonb => self.delivery, Timestamptz => self.expires_at,
+            Timestamptz => self.created_at, U => self.event_id, Text => self.actor,
+            Array<U> => self.so_ids, Array<U> => self.so_sellers, Array<Int8> => self.so_subtotals,
+            Array<Int8> => self.so_commissions, Array<Nullable<Text>> => self.so_codes,
+            Array<U> => self.it_ids, Array<U> => self.it_sos, Array<U> => self.it_listings,
+            Array<Text> => self.it_titles, Array<Text> => self.it_units, Array<Int4> => self.it_qty,
+            Array<Int8> => self.it_prices, Array<Int8> => self.it_totals, Array<Int4> => self.it_bps,
+            Array<Nullable<U>> => self.it_members, Array<Nullable<Date>> => self.it_ships,
+            Nullable<Text> => self.idem_scope, Nullable<Text> => self.idem_key,
+            Nullable<Text> => self.idem_hash, Nullable<Timestamptz> => self.idem_expires,
+            Int4 => self.idem_status, Jsonb => *self.idem_body,
+        );
+        out.push_sql(")");
+        Ok(())
+    }
+}
 fn bad(e: impl std::fmt::Display) -> DieselError {
     DieselError::DeserializationError(e.to_string().into())
 }
@@ -305,13 +452,10 @@ fn write_order(
     conn: &mut PgConnection,
     new: &NewOrder,
     order: &Order,
-    idem: Option<(&str, &str)>,
+    idem: Option<IdemClaim<'_>>,
     status: u16,
     body: &serde_json::Value,
-) -> QueryResult<()> {
-    use diesel::sql_types::{
-        Array, Date, Int4, Int8, Jsonb, Nullable, Timestamptz, Uuid as SqlUuid,
-    };
+) -> QueryResult<Option<IdemBegin>> {
     let (need_ids, need_qty): (Vec<Uuid>, Vec<i32>) = new
         .priced
         .stock_needs
@@ -324,46 +468,61 @@ fn write_order(
     };
     let sos = &order.seller_orders;
     let items: Vec<&OrderItem> = sos.iter().flat_map(|s| s.items.iter()).collect();
-    let (scope, key) = idem.unwrap_or(("", ""));
-    diesel::sql_query(
-        "SELECT place_order($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-                            $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33)",
-    )
-    .bind::<Array<SqlUuid>, _>(need_ids)
-    .bind::<Array<Int4>, _>(need_qty)
-    .bind::<SqlUuid, _>(new.id.0)
-    .bind::<Text, _>(&new.number)
-    .bind::<Nullable<SqlUuid>, _>(user)
-    .bind::<Nullable<SqlUuid>, _>(partner)
-    .bind::<Nullable<Text>, _>(&new.external_ref)
-    .bind::<Int8, _>(new.priced.total.0)
-    .bind::<Jsonb, _>(serde_json::to_value(&new.delivery).map_err(bad)?)
-    .bind::<Timestamptz, _>(new.expires_at)
-    .bind::<Timestamptz, _>(new.created_at)
-    .bind::<SqlUuid, _>(Uuid::now_v7())
-    .bind::<Text, _>(new.buyer.scope())
-    .bind::<Array<SqlUuid>, _>(sos.iter().map(|s| s.id.0).collect::<Vec<_>>())
-    .bind::<Array<SqlUuid>, _>(sos.iter().map(|s| s.seller_id.0).collect::<Vec<_>>())
-    .bind::<Array<Int8>, _>(sos.iter().map(|s| s.subtotal.0).collect::<Vec<_>>())
-    .bind::<Array<Int8>, _>(sos.iter().map(|s| s.commission.0).collect::<Vec<_>>())
-    .bind::<Array<Nullable<Text>>, _>(sos.iter().map(|s| s.pickup_code.clone()).collect::<Vec<_>>())
-    .bind::<Array<SqlUuid>, _>(items.iter().map(|i| i.id).collect::<Vec<_>>())
-    .bind::<Array<SqlUuid>, _>(items.iter().map(|i| i.seller_order_id.0).collect::<Vec<_>>())
-    .bind::<Array<SqlUuid>, _>(items.iter().map(|i| i.item.listing_id.0).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(items.iter().map(|i| i.item.title.clone()).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(items.iter().map(|i| i.item.unit_label.clone()).collect::<Vec<_>>())
-    .bind::<Array<Int4>, _>(items.iter().map(|i| i.item.quantity).collect::<Vec<_>>())
-    .bind::<Array<Int8>, _>(items.iter().map(|i| i.item.unit_price.0).collect::<Vec<_>>())
-    .bind::<Array<Int8>, _>(items.iter().map(|i| i.item.line_total.0).collect::<Vec<_>>())
-    .bind::<Array<Int4>, _>(items.iter().map(|i| i32::try_from(i.item.commission_bp).unwrap_or(0)).collect::<Vec<_>>())
-    .bind::<Array<Nullable<SqlUuid>>, _>(items.iter().map(|i| i.item.supplier_member_id.map(|m| m.0)).collect::<Vec<_>>())
-    .bind::<Array<Nullable<Date>>, _>(items.iter().map(|i| i.item.ship_from).collect::<Vec<_>>())
-    .bind::<Int4, _>(i32::from(status))
-    .bind::<Jsonb, _>(body)
-    .bind::<Text, _>(scope)
-    .bind::<Text, _>(key)
-    .execute(conn)?;
-    Ok(())
+    let call = PlaceOrder {
+        need_ids,
+        need_qty,
+        id: new.id.0,
+        number: &new.number,
+        buyer_user: user,
+        buyer_partner: partner,
+        external_ref: new.external_ref.as_deref(),
+        total: new.priced.total.0,
+        delivery: serde_json::to_value(&new.delivery).map_err(bad)?,
+        expires_at: new.expires_at,
+        created_at: new.created_at,
+        event_id: Uuid::now_v7(),
+        actor: new.buyer.scope(),
+        so_ids: sos.iter().map(|s| s.id.0).collect(),
+        so_sellers: sos.iter().map(|s| s.seller_id.0).collect(),
+        so_subtotals: sos.iter().map(|s| s.subtotal.0).collect(),
+        so_commissions: sos.iter().map(|s| s.commission.0).collect(),
+        so_codes: sos.iter().map(|s| s.pickup_code.clone()).collect(),
+        it_ids: items.iter().map(|i| i.id).collect(),
+        it_sos: items.iter().map(|i| i.seller_order_id.0).collect(),
+        it_listings: items.iter().map(|i| i.item.listing_id.0).collect(),
+        it_titles: items.iter().map(|i| i.item.title.as_str()).collect(),
+        it_units: items.iter().map(|i| i.item.unit_label.as_str()).collect(),
+        it_qty: items.iter().map(|i| i.item.quantity).collect(),
+        it_prices: items.iter().map(|i| i.item.unit_price.0).collect(),
+        it_totals: items.iter().map(|i| i.item.line_total.0).collect(),
+        it_bps: items
+            .iter()
+            .map(|i| i32::try_from(i.item.commission_bp).unwrap_or(0))
+            .collect(),
+        it_members: items
+            .iter()
+            .map(|i| i.item.supplier_member_id.map(|m| m.0))
+            .collect(),
+        it_ships: items.iter().map(|i| i.item.ship_from).collect(),
+        idem_scope: idem.map(|c| c.scope),
+        idem_key: idem.map(|c| c.key),
+        idem_hash: idem.map(|c| c.hash),
+        idem_expires: idem.map(|c| c.expires_at),
+        idem_status: i32::from(status),
+        idem_body: body,
+    };
+    let taken: Option<serde_json::Value> = call.get_result(conn)?;
+    Ok(taken.map(|t| match t["outcome"].as_str() {
+        Some("replay") => IdemBegin::Replay {
+            status: t["status"]
+                .as_u64()
+                .and_then(|s| u16::try_from(s).ok())
+                .unwrap_or(201),
+            body: t["body"].clone(),
+        },
+        Some("mismatch") => IdemBegin::Mismatch,
+        _ => IdemBegin::InFlight,
+    }))
 }
 
 /// After the stock check aborted an order: which listing was it?
@@ -396,90 +555,30 @@ pub struct PgOrderRepository {
 }
 
 impl OrderRepository for PgOrderRepository {
-    fn begin(
-        &self,
-        idem: Option<(&str, &str, &str)>,
-        ids: &[ListingId],
-        now: DateTime<Utc>,
-        ttl_secs: i64,
-        stale_after_secs: i64,
-    ) -> Result<(IdemBegin, HashMap<ListingId, ListingSnapshot>), Unknown> {
-        use diesel::sql_types::{Array, Int8, Jsonb, Nullable, Timestamptz, Uuid as SqlUuid};
-        #[derive(QueryableByName)]
-        struct Row {
-            #[diesel(sql_type = diesel::sql_types::Bool)]
-            claimed: bool,
-            #[diesel(sql_type = Nullable<SqlUuid>)]
-            id: Option<Uuid>,
-            #[diesel(sql_type = Nullable<SqlUuid>)]
-            seller_id: Option<Uuid>,
-            #[diesel(sql_type = Nullable<Text>)]
-            kind: Option<String>,
-            #[diesel(sql_type = Nullable<Text>)]
-            title: Option<String>,
-            #[diesel(sql_type = Nullable<Text>)]
-            unit_label: Option<String>,
-            #[diesel(sql_type = Nullable<Int8>)]
-            price_fen: Option<i64>,
-            #[diesel(sql_type = Nullable<Jsonb>)]
-            tier_prices: Option<serde_json::Value>,
-            #[diesel(sql_type = Nullable<Integer>)]
-            min_order_qty: Option<i32>,
-            #[diesel(sql_type = Nullable<Text>)]
-            status: Option<String>,
-            #[diesel(sql_type = Nullable<Integer>)]
-            stock: Option<i32>,
-            #[diesel(sql_type = Nullable<Text>)]
-            sale_mode: Option<String>,
-            #[diesel(sql_type = Nullable<Jsonb>)]
-            sale_terms: Option<serde_json::Value>,
-            #[diesel(sql_type = Nullable<SqlUuid>)]
-            supplier_member_id: Option<Uuid>,
-        }
+    fn snapshots(&self, ids: &[ListingId]) -> Result<HashMap<ListingId, ListingSnapshot>, Unknown> {
         let mut conn = get_conn(&self.pool)?;
-        let expires = now + chrono::Duration::seconds(ttl_secs);
-        let rows: Vec<Row> = diesel::sql_query("SELECT * FROM begin_order($1, $2, $3, $4, $5, $6)")
-            .bind::<Nullable<Text>, _>(idem.map(|(s, _, _)| s))
-            .bind::<Nullable<Text>, _>(idem.map(|(_, k, _)| k))
-            .bind::<Nullable<Text>, _>(idem.map(|(_, _, h)| h))
-            .bind::<Timestamptz, _>(now)
-            .bind::<Timestamptz, _>(expires)
-            .bind::<Array<SqlUuid>, _>(ids.iter().map(|i| i.0).collect::<Vec<_>>())
-            .load(&mut conn)?;
+        let rows: Vec<SnapshotRow> = OrderSnapshots {
+            ids: ids.iter().map(|i| i.0).collect(),
+        }
+        .load(&mut conn)?;
         drop(conn);
-        let claimed = rows.first().is_some_and(|r| r.claimed);
-        let mut out = HashMap::new();
-        for r in rows {
-            let (
-                Some(id),
-                Some(seller),
-                Some(kind),
-                Some(title),
-                Some(unit_label),
-                Some(price),
-                Some(tiers),
-                Some(min_qty),
-                Some(status),
-                Some(stock),
-                Some(mode),
-                Some(terms),
-            ) = (
-                r.id,
-                r.seller_id,
-                r.kind,
-                r.title,
-                r.unit_label,
-                r.price_fen,
-                r.tier_prices,
-                r.min_order_qty,
-                r.status,
-                r.stock,
-                r.sale_mode,
-                r.sale_terms,
-            )
-            else {
-                continue;
-            };
+        let mut out = HashMap::with_capacity(rows.len());
+        for (
+            id,
+            seller,
+            kind,
+            title,
+            unit_label,
+            price,
+            tiers,
+            min_qty,
+            status,
+            stock,
+            mode,
+            terms,
+            member,
+        ) in rows
+        {
             let sale = match mode.as_str() {
                 "presale" => domain::catalog::SaleTerms::Presale {
                     ship_from: serde_json::from_value(terms["ship_from_date"].clone())?,
@@ -504,126 +603,41 @@ impl OrderRepository for PgOrderRepository {
                     status: status.parse().map_err(|e: String| anyhow::anyhow!(e))?,
                     stock,
                     sale,
-                    supplier_member_id: r.supplier_member_id.map(MemberId),
+                    supplier_member_id: member.map(MemberId),
                 },
             );
         }
-        let state = match idem {
-            None => IdemBegin::Started,
-            Some(_) if claimed => IdemBegin::Started,
-            Some((scope, key, hash)) => {
-                self.idem_begin(scope, key, hash, now, ttl_secs, stale_after_secs)?
-            }
-        };
-        Ok((state, out))
+        Ok(out)
     }
 
-    fn idem_begin(
-        &self,
-        scope: &str,
-        key: &str,
-        hash: &str,
-        now: DateTime<Utc>,
-        ttl_secs: i64,
-        stale_after_secs: i64,
-    ) -> Result<IdemBegin, Unknown> {
+    fn key_state(&self, claim: IdemClaim<'_>, now: DateTime<Utc>) -> Result<IdemBegin, Unknown> {
         let mut conn = get_conn(&self.pool)?;
-        let expires = now + chrono::Duration::seconds(ttl_secs);
-        let claim = |conn: &mut PgConnection| {
-            diesel::insert_into(idempotency_keys::table)
-                .values((
-                    idempotency_keys::scope.eq(scope),
-                    idempotency_keys::key.eq(key),
-                    idempotency_keys::request_hash.eq(hash),
-                    idempotency_keys::status.eq("in_flight"),
-                    idempotency_keys::created_at.eq(now),
-                    idempotency_keys::expires_at.eq(expires),
-                ))
-                .on_conflict_do_nothing()
-                .execute(conn)
-        };
-        // Common case: a fresh key, one statement.
-        if claim(&mut conn)? == 1 {
-            return Ok(IdemBegin::Started);
-        }
-        Ok(conn.transaction::<_, DieselError, _>(|conn| {
-            let inserted = diesel::insert_into(idempotency_keys::table)
-                .values((
-                    idempotency_keys::scope.eq(scope),
-                    idempotency_keys::key.eq(key),
-                    idempotency_keys::request_hash.eq(hash),
-                    idempotency_keys::status.eq("in_flight"),
-                    idempotency_keys::created_at.eq(now),
-                    idempotency_keys::expires_at.eq(expires),
-                ))
-                .on_conflict_do_nothing()
-                .execute(conn)?;
-            if inserted == 1 {
-                return Ok(IdemBegin::Started);
-            }
-            let (stored_hash, status, code, body, created, expires_at): (
-                String,
-                String,
-                Option<i32>,
-                Option<serde_json::Value>,
-                DateTime<Utc>,
-                DateTime<Utc>,
-            ) = idempotency_keys::table
-                .find((scope, key))
+        let stored: Option<(String, Option<i32>, Option<serde_json::Value>)> =
+            idempotency_keys::table
+                .find((claim.scope, claim.key))
+                .filter(idempotency_keys::status.eq("completed"))
+                .filter(idempotency_keys::expires_at.gt(now))
                 .select((
                     idempotency_keys::request_hash,
-                    idempotency_keys::status,
                     idempotency_keys::response_status,
                     idempotency_keys::response_body,
-                    idempotency_keys::created_at,
-                    idempotency_keys::expires_at,
                 ))
-                .for_update()
-                .first(conn)?;
-            let reclaim = expires_at <= now
-                || (status == "in_flight"
-                    && created <= now - chrono::Duration::seconds(stale_after_secs));
-            if reclaim {
-                diesel::update(idempotency_keys::table.find((scope, key)))
-                    .set((
-                        idempotency_keys::request_hash.eq(hash),
-                        idempotency_keys::status.eq("in_flight"),
-                        idempotency_keys::response_status.eq(None::<i32>),
-                        idempotency_keys::response_body.eq(None::<serde_json::Value>),
-                        idempotency_keys::created_at.eq(now),
-                        idempotency_keys::expires_at.eq(expires),
-                    ))
-                    .execute(conn)?;
-                return Ok(IdemBegin::Started);
-            }
-            if stored_hash != hash {
-                return Ok(IdemBegin::Mismatch);
-            }
-            match (status.as_str(), code, body) {
-                ("completed", Some(code), Some(body)) => Ok(IdemBegin::Replay {
-                    status: u16::try_from(code).unwrap_or(200),
-                    body,
-                }),
-                _ => Ok(IdemBegin::InFlight),
-            }
-        })?)
-    }
-
-    fn idem_release(&self, scope: &str, key: &str) -> Result<(), Unknown> {
-        let mut conn = get_conn(&self.pool)?;
-        diesel::delete(
-            idempotency_keys::table
-                .find((scope, key))
-                .filter(idempotency_keys::status.eq("in_flight")),
-        )
-        .execute(&mut conn)?;
-        Ok(())
+                .first(&mut conn)
+                .optional()?;
+        Ok(match stored {
+            None => IdemBegin::Started,
+            Some((hash, _, _)) if hash != claim.hash => IdemBegin::Mismatch,
+            Some((_, status, body)) => IdemBegin::Replay {
+                status: status.and_then(|s| u16::try_from(s).ok()).unwrap_or(201),
+                body: body.unwrap_or_default(),
+            },
+        })
     }
 
     fn create(
         &self,
         new: &NewOrder,
-        idem: Option<(&str, &str)>,
+        idem: Option<IdemClaim<'_>>,
         render: Render<'_>,
     ) -> Result<CreateOutcome, Unknown> {
         let order = order_of(new);
@@ -633,7 +647,8 @@ impl OrderRepository for PgOrderRepository {
         loop {
             attempt += 1;
             match write_order(&mut conn, new, &order, idem, status, &body) {
-                Ok(()) => return Ok(CreateOutcome::Created(Box::new(order), body)),
+                Ok(None) => return Ok(CreateOutcome::Created(Box::new(order), body)),
+                Ok(Some(taken)) => return Ok(CreateOutcome::KeyTaken(taken)),
                 Err(DieselError::DatabaseError(kind, info)) => {
                     let constraint = info.constraint_name().unwrap_or_default().to_owned();
                     let message = info.message().to_owned();
@@ -1106,6 +1121,17 @@ impl OrderRepository for PgOrderRepository {
             .bind::<Integer, _>(i32::try_from(limit).unwrap_or(i32::MAX))
             .load(&mut conn)?;
         Ok(rows.into_iter().map(|r| ListingId(r.id)).collect())
+    }
+
+    fn purge_keys(&self, now: DateTime<Utc>, limit: i64) -> Result<usize, Unknown> {
+        let mut conn = get_conn(&self.pool)?;
+        Ok(diesel::sql_query(
+            "DELETE FROM idempotency_keys WHERE ctid = ANY (ARRAY(
+                 SELECT ctid FROM idempotency_keys WHERE expires_at <= $1 LIMIT $2))",
+        )
+        .bind::<diesel::sql_types::Timestamptz, _>(now)
+        .bind::<diesel::sql_types::BigInt, _>(limit)
+        .execute(&mut conn)?)
     }
 
     fn mark_refunded(&self, id: PaymentId) -> Result<(), Unknown> {

@@ -218,7 +218,6 @@ diesel::table! {
         commission_bp -> Int4,
         supplier_member_id -> Nullable<Uuid>,
         ship_from_date -> Nullable<Date>,
-        counted -> Bool,
     }
 }
 

@@ -289,6 +289,116 @@ async fn idempotency_matrix() {
     assert_eq!(stock(&app, id).await.0, 100 - 4);
 }
 
+/// The first request with a key is held inside its transaction (a test
+/// connection locks the listing row), so "in flight" is deterministic.
+#[tokio::test]
+async fn idempotency_key_in_flight_then_replayed_then_expired() {
+    use diesel::{Connection, RunQueryDsl};
+    let app = spawn_app().await;
+    let s = shop(&app, "flight-seller@example.com").await;
+    let listing = app.listing(&s.seller, &s.org, json!({"stock": 10})).await;
+    let id = listing["id"].as_str().unwrap().to_owned();
+    let buyer = app.user_token("flight@example.com").await;
+    let body = json!({"items": items(&[(&id, 1)]), "delivery": home()});
+
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel::<()>();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let mut conn = app.db.connect();
+    let lock_sql = format!("SELECT 1 FROM listings WHERE id = '{id}' FOR UPDATE");
+    let holder = std::thread::spawn(move || {
+        conn.transaction::<_, diesel::result::Error, _>(|c| {
+            diesel::sql_query(lock_sql).execute(c)?;
+            locked_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+            Ok(())
+        })
+        .unwrap();
+    });
+    locked_rx.recv().unwrap();
+
+    let first = {
+        let (app_url, client, buyer, body) = (
+            app.url("/api/v1/orders"),
+            app.client.clone(),
+            buyer.clone(),
+            body.clone(),
+        );
+        tokio::spawn(async move {
+            let r = client
+                .post(app_url)
+                .bearer_auth(buyer)
+                .header("idempotency-key", "slow")
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        })
+    };
+    // wait until the first request waits for the row lock
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while app.count(
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    ) == 0
+    {
+        assert!(std::time::Instant::now() < deadline, "first request never blocked");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // same key while the first runs: 409, with the same body or another
+    order(&app, &buyer, "slow", &body)
+        .await
+        .assert_problem(409, "idempotency_key_in_flight");
+    let other = json!({"items": items(&[(&id, 2)]), "delivery": home()});
+    order(&app, &buyer, "slow", &other)
+        .await
+        .assert_problem(409, "idempotency_key_in_flight");
+
+    release_tx.send(()).unwrap();
+    holder.join().unwrap();
+    let (status, created) = first.await.unwrap();
+    assert_eq!(status, 201, "{created}");
+    let again = order(&app, &buyer, "slow", &body).await;
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.json()["id"], created["id"]);
+    assert_eq!(app.count("SELECT count(*) AS n FROM orders"), 1);
+
+    // a key past its 24 h is free again: a new order, no replay
+    assert_eq!(
+        app.count(
+            "WITH u AS (UPDATE idempotency_keys SET expires_at = now() - interval '1 second' RETURNING 1) SELECT count(*) AS n FROM u"
+        ),
+        1
+    );
+    let reused = order(&app, &buyer, "slow", &other).await;
+    assert_eq!(reused.status, 201);
+    assert!(reused.header("idempotent-replayed").is_none());
+    assert_ne!(reused.json()["id"], created["id"]);
+    assert_eq!(
+        reused.json()["total_fen"].as_i64().unwrap(),
+        2 * created["total_fen"].as_i64().unwrap()
+    );
+    // and replays its new response from now on
+    let replay = order(&app, &buyer, "slow", &other).await;
+    assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+    assert_eq!(replay.json()["id"], reused.json()["id"]);
+    assert_eq!(stock(&app, &id).await.0, 10 - 3);
+
+    // a retry after success replays even when the order could no longer
+    // be placed (here: the listing sold out by that very order)
+    let rest = json!({"items": items(&[(&id, 7)]), "delivery": home()});
+    let bought = order(&app, &buyer, "the-rest", &rest).await;
+    assert_eq!(bought.status, 201);
+    assert_eq!(stock(&app, &id).await, (0, "sold_out".to_owned()));
+    let retry = order(&app, &buyer, "the-rest", &rest).await;
+    assert_eq!(retry.status, 201);
+    assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+    assert_eq!(retry.json(), bought.json());
+    // while a new key gets the refusal
+    order(&app, &buyer, "one-more", &rest)
+        .await
+        .assert_problem(409, "out_of_stock");
+}
+
 #[tokio::test]
 async fn last_units_race_never_oversells() {
     let app = spawn_app().await;
@@ -761,6 +871,7 @@ async fn station_pickup_reject_refund_and_auto_complete() {
 async fn sales_are_counted_for_hot_lists() {
     let app = spawn_app_with(|env| {
         env.insert("ORDER_SWEEP_INTERVAL_MS".into(), "100".into());
+        env.insert("SALES_COUNT_INTERVAL_MS".into(), "100".into());
     })
     .await;
     let s = shop(&app, "count-seller@example.com").await;
@@ -773,13 +884,27 @@ async fn sales_are_counted_for_hot_lists() {
     let buyer = app.user_token("counter@example.com").await;
     let body = json!({"items": items(&[(b["id"].as_str().unwrap(), 3)]), "delivery": home()});
     assert_eq!(order(&app, &buyer, "c-1", &body).await.status, 201);
+    // 20 more orders of one unit at once, counted while they arrive
+    let one = json!({"items": items(&[(b["id"].as_str().unwrap(), 1)]), "delivery": home()});
+    let keys: Vec<String> = (0..20).map(|i| format!("c-burst-{i}")).collect();
+    let replies =
+        futures_util::future::join_all(keys.iter().map(|k| order(&app, &buyer, k, &one))).await;
+    assert!(replies.iter().all(|r| r.status == 201));
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
         let l = app
             .get(&format!("/api/v1/listings/{}", b["id"].as_str().unwrap()))
             .await
             .json();
-        if l["sold_qty"] == 3 {
+        if l["sold_qty"] == 23 && app.count("SELECT count(*) AS n FROM uncounted_sales") == 0 {
+            // every unit counted once: nothing left, and no more after
+            // further sweeps
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            let again = app
+                .get(&format!("/api/v1/listings/{}", b["id"].as_str().unwrap()))
+                .await
+                .json();
+            assert_eq!(again["sold_qty"], 23);
             break;
         }
         assert!(
@@ -797,4 +922,39 @@ async fn sales_are_counted_for_hot_lists() {
         .collect();
     assert_eq!(titles, ["爆款", "冷门"]);
     let _ = a;
+}
+
+#[tokio::test]
+async fn expired_idempotency_keys_are_purged() {
+    let app = spawn_app_with(|env| {
+        env.insert("ORDER_SWEEP_INTERVAL_MS".into(), "100".into());
+        env.insert("SALES_COUNT_INTERVAL_MS".into(), "100".into());
+    })
+    .await;
+    let s = shop(&app, "purge-seller@example.com").await;
+    let listing = app.listing(&s.seller, &s.org, json!({"stock": 10})).await;
+    let id = listing["id"].as_str().unwrap();
+    let buyer = app.user_token("purge@example.com").await;
+    let body = json!({"items": items(&[(id, 1)]), "delivery": home()});
+    assert_eq!(order(&app, &buyer, "old", &body).await.status, 201);
+    assert_eq!(order(&app, &buyer, "new", &body).await.status, 201);
+    assert_eq!(
+        app.count(
+            "WITH u AS (UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = 'old' RETURNING 1) SELECT count(*) AS n FROM u"
+        ),
+        1
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while app.count("SELECT count(*) AS n FROM idempotency_keys WHERE key = 'old'") > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "expired key never purged"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // the live key is kept and still replays
+    assert_eq!(app.count("SELECT count(*) AS n FROM idempotency_keys"), 1);
+    let again = order(&app, &buyer, "new", &body).await;
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(app.count("SELECT count(*) AS n FROM orders"), 2);
 }

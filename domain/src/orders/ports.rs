@@ -35,12 +35,26 @@ pub enum CreateOutcome {
     Unavailable(ListingId),
     /// The partner already sent an order with this `external_ref`.
     DuplicateExternalRef,
+    /// The Idempotency-Key is in flight or was completed meanwhile
+    /// (`InFlight`, `Replay` or `Mismatch`); nothing was written.
+    KeyTaken(IdemBegin),
+}
+
+/// The Idempotency-Key an order completes, in the order's own transaction.
+#[derive(Debug, Clone, Copy)]
+pub struct IdemClaim<'a> {
+    /// The caller (`user:<id>` / `partner:<id>`).
+    pub scope: &'a str,
+    pub key: &'a str,
+    /// SHA-256 of the request body.
+    pub hash: &'a str,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// The start of an idempotent request.
 #[derive(Debug, Clone, PartialEq)]
 pub enum IdemBegin {
-    /// First use of the key (or a takeover of an abandoned one): go ahead.
+    /// No live use of the key (first use, or an expired one): go ahead.
     Started,
     /// Completed before with the same request: replay this response.
     Replay {
@@ -101,38 +115,21 @@ pub enum PaymentApplied {
 }
 
 pub trait OrderRepository: Send + Sync {
-    /// One round trip: claims the Idempotency-Key `(scope, key, hash)` when
-    /// given (see `idem_begin`) and reads the listings' snapshots.
-    #[allow(clippy::type_complexity)]
-    fn begin(
-        &self,
-        idem: Option<(&str, &str, &str)>,
-        ids: &[ListingId],
-        now: DateTime<Utc>,
-        ttl_secs: i64,
-        stale_after_secs: i64,
-    ) -> Result<(IdemBegin, HashMap<ListingId, ListingSnapshot>), Unknown>;
-    /// Claims `key` in `scope` for a request whose body hashes to `hash`;
-    /// an in-flight claim older than `stale_after_secs` is taken over.
-    fn idem_begin(
-        &self,
-        scope: &str,
-        key: &str,
-        hash: &str,
-        now: DateTime<Utc>,
-        ttl_secs: i64,
-        stale_after_secs: i64,
-    ) -> Result<IdemBegin, Unknown>;
-    /// Drops a claim whose request wrote nothing (it may be retried).
-    fn idem_release(&self, scope: &str, key: &str) -> Result<(), Unknown>;
-    /// In one transaction: takes stock with one conditional update per
-    /// listing (in id order), writes the order, its seller orders, items and
-    /// first event, and completes the idempotency claim with `render`'s
-    /// response.
+    /// What pricing needs of these listings (one read, no write).
+    fn snapshots(&self, ids: &[ListingId]) -> Result<HashMap<ListingId, ListingSnapshot>, Unknown>;
+    /// What a live, completed use of the claim's key means for this
+    /// request: `Replay`, `Mismatch`, or `Started` when there is none.
+    fn key_state(&self, claim: IdemClaim<'_>, now: DateTime<Utc>) -> Result<IdemBegin, Unknown>;
+    /// In one transaction: holds the Idempotency-Key (another transaction
+    /// holding it → `KeyTaken(InFlight)`; completed meanwhile → `KeyTaken`
+    /// with the replay or mismatch), takes stock with one conditional update
+    /// per listing (in id order), writes the order, its seller orders, items
+    /// and first event, and stores `render`'s response with the key. On any
+    /// outcome but `Created` nothing is written.
     fn create(
         &self,
         new: &NewOrder,
-        idem: Option<(&str, &str)>,
+        idem: Option<IdemClaim<'_>>,
         render: Render<'_>,
     ) -> Result<CreateOutcome, Unknown>;
     fn find(&self, id: OrderId) -> Result<Option<Order>, Unknown>;
@@ -199,6 +196,9 @@ pub trait OrderRepository: Send + Sync {
     /// Adds ordered units not yet counted to the listings' `sold_qty`;
     /// returns the listings that changed.
     fn count_sales(&self, limit: i64) -> Result<Vec<ListingId>, Unknown>;
+    /// Deletes up to `limit` Idempotency-Keys that expired before `now`;
+    /// returns how many.
+    fn purge_keys(&self, now: DateTime<Utc>, limit: i64) -> Result<usize, Unknown>;
 }
 
 /// A verified notification from the payment provider.

@@ -42,6 +42,17 @@ pub enum OrderError {
     Unknown(#[from] anyhow::Error),
 }
 
+impl OrderError {
+    /// A refusal of the request itself (not an idempotency answer, not a
+    /// failure of ours).
+    fn is_refusal(&self) -> bool {
+        !matches!(
+            self,
+            Self::Unknown(_) | Self::IdempotencyMismatch | Self::IdempotencyInFlight
+        )
+    }
+}
+
 /// The outcome of an order creation.
 #[derive(Debug)]
 pub enum Created {
@@ -72,8 +83,15 @@ pub struct OrderService {
 
 /// Idempotency keys live at least this long.
 pub const IDEMPOTENCY_TTL_SECS: i64 = 24 * 3600;
-/// An in-flight claim this old belongs to a request that died.
-pub const IDEMPOTENCY_STALE_SECS: i64 = 60;
+
+/// What an Idempotency-Key already in use means for this request.
+fn key_taken(state: IdemBegin) -> Result<Created, OrderError> {
+    match state {
+        IdemBegin::Replay { status, body } => Ok(Created::Replayed { status, body }),
+        IdemBegin::Mismatch => Err(OrderError::IdempotencyMismatch),
+        IdemBegin::InFlight | IdemBegin::Started => Err(OrderError::IdempotencyInFlight),
+    }
+}
 
 fn random_digits(n: u32) -> String {
     let v = uuid::Uuid::new_v4().as_u128() % 10u128.pow(n);
@@ -149,40 +167,34 @@ impl OrderService {
         self.check_delivery(&input.delivery)?;
         let scope = buyer.scope();
         let ids: Vec<ListingId> = input.lines.iter().map(|l| l.listing_id).collect();
-        let claim = idem.map(|(key, hash)| (scope.as_str(), key, hash));
-        let (state, snapshots) = self.orders.begin(
+        let claim = idem.map(|(key, hash)| IdemClaim {
+            scope: scope.as_str(),
+            key,
+            hash,
+            expires_at: now + Duration::seconds(IDEMPOTENCY_TTL_SECS),
+        });
+        // The common path is one read and one write; the key is checked by
+        // the write, which writes nothing if it is taken.
+        let snapshots = self.orders.snapshots(&ids)?;
+        match (
+            self.create_claimed(buyer, input, claim, render, now, &snapshots),
             claim,
-            &ids,
-            now,
-            IDEMPOTENCY_TTL_SECS,
-            IDEMPOTENCY_STALE_SECS,
-        )?;
-        match state {
-            IdemBegin::Started => {}
-            IdemBegin::Replay { status, body } => return Ok(Created::Replayed { status, body }),
-            IdemBegin::Mismatch => return Err(OrderError::IdempotencyMismatch),
-            IdemBegin::InFlight => return Err(OrderError::IdempotencyInFlight),
+        ) {
+            // The order cannot be placed now, but a key completed earlier
+            // still answers for itself (a retry after success replays).
+            (Err(e), Some(c)) if e.is_refusal() => match self.orders.key_state(c, now)? {
+                IdemBegin::Started => Err(e),
+                state => key_taken(state),
+            },
+            (r, _) => r,
         }
-        let result = self.create_claimed(
-            buyer,
-            input,
-            idem.map(|(k, _)| (scope.as_str(), k)),
-            render,
-            now,
-            &snapshots,
-        );
-        if let (Some((key, _)), Err(_)) = (idem, &result) {
-            // Nothing was written: the same key may be retried.
-            self.orders.idem_release(&scope, key)?;
-        }
-        result
     }
 
     fn create_claimed(
         &self,
         buyer: Buyer,
         input: &CreateOrderInput,
-        idem: Option<(&str, &str)>,
+        idem: Option<IdemClaim<'_>>,
         render: Render<'_>,
         now: DateTime<Utc>,
         snapshots: &std::collections::HashMap<ListingId, ListingSnapshot>,
@@ -238,6 +250,7 @@ impl OrderService {
             CreateOutcome::OutOfStock(id) => Err(OrderError::OutOfStock(id)),
             CreateOutcome::Unavailable(id) => Err(OrderError::Unavailable(id)),
             CreateOutcome::DuplicateExternalRef => Err(OrderError::DuplicateExternalRef),
+            CreateOutcome::KeyTaken(state) => key_taken(state),
         }
     }
 
@@ -497,8 +510,30 @@ impl OrderService {
     }
 
     /// Refreshes the sales counters behind hot lists and the popular sort.
+    /// Forgets expired Idempotency-Keys (batches of 10,000, bounded per call).
+    pub fn purge_expired_keys(&self, now: DateTime<Utc>) -> Result<usize, OrderError> {
+        let mut purged = 0;
+        for _ in 0..20 {
+            let n = self.orders.purge_keys(now, 10_000)?;
+            purged += n;
+            if n < 10_000 {
+                break;
+            }
+        }
+        Ok(purged)
+    }
+
     pub fn count_sales(&self) -> Result<Vec<ListingId>, OrderError> {
-        Ok(self.orders.count_sales(10_000)?)
+        // Batches of 20,000 sales until none are left (bounded per call).
+        let mut changed = std::collections::BTreeSet::new();
+        for _ in 0..20 {
+            let batch = self.orders.count_sales(20_000)?;
+            if batch.is_empty() {
+                break;
+            }
+            changed.extend(batch);
+        }
+        Ok(changed.into_iter().collect())
     }
 
     /// Completes seller orders delivered longer ago than the auto-complete period.
