@@ -59,7 +59,8 @@ struct PlaceOrder<'a> {
     idem_hash: Option<&'a str>,
     idem_expires: Option<DateTime<Utc>>,
     idem_status: i32,
-    idem_body: &'a serde_json::Value,
+    /// JSON text, cast to jsonb by the call.
+    idem_body: &'a str,
 }
 
 struct PlaceOrderId;
@@ -162,9 +163,9 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for PlaceOrder<'_> {
             Array<Nullable<U>> => self.it_members, Array<Nullable<Date>> => self.it_ships,
             Nullable<Text> => self.idem_scope, Nullable<Text> => self.idem_key,
             Nullable<Text> => self.idem_hash, Nullable<Timestamptz> => self.idem_expires,
-            Int4 => self.idem_status, Jsonb => *self.idem_body,
+            Int4 => self.idem_status, Text => *self.idem_body,
         );
-        out.push_sql(")");
+        out.push_sql("::jsonb)");
         Ok(())
     }
 }
@@ -454,7 +455,7 @@ fn write_order(
     order: &Order,
     idem: Option<IdemClaim<'_>>,
     status: u16,
-    body: &serde_json::Value,
+    body: &str,
 ) -> QueryResult<Option<IdemBegin>> {
     let (need_ids, need_qty): (Vec<Uuid>, Vec<i32>) = new
         .priced
@@ -518,7 +519,7 @@ fn write_order(
                 .as_u64()
                 .and_then(|s| u16::try_from(s).ok())
                 .unwrap_or(201),
-            body: t["body"].clone(),
+            body: t["body"].as_str().unwrap_or("{}").to_owned(),
         },
         Some("mismatch") => IdemBegin::Mismatch,
         _ => IdemBegin::InFlight,
@@ -612,24 +613,23 @@ impl OrderRepository for PgOrderRepository {
 
     fn key_state(&self, claim: IdemClaim<'_>, now: DateTime<Utc>) -> Result<IdemBegin, Unknown> {
         let mut conn = get_conn(&self.pool)?;
-        let stored: Option<(String, Option<i32>, Option<serde_json::Value>)> =
-            idempotency_keys::table
-                .find((claim.scope, claim.key))
-                .filter(idempotency_keys::status.eq("completed"))
-                .filter(idempotency_keys::expires_at.gt(now))
-                .select((
-                    idempotency_keys::request_hash,
-                    idempotency_keys::response_status,
-                    idempotency_keys::response_body,
-                ))
-                .first(&mut conn)
-                .optional()?;
+        let stored: Option<(String, Option<i32>, Option<String>)> = idempotency_keys::table
+            .find((claim.scope, claim.key))
+            .filter(idempotency_keys::status.eq("completed"))
+            .filter(idempotency_keys::expires_at.gt(now))
+            .select((
+                idempotency_keys::request_hash,
+                idempotency_keys::response_status,
+                diesel::dsl::sql::<diesel::sql_types::Nullable<Text>>("response_body::text"),
+            ))
+            .first(&mut conn)
+            .optional()?;
         Ok(match stored {
             None => IdemBegin::Started,
             Some((hash, _, _)) if hash != claim.hash => IdemBegin::Mismatch,
             Some((_, status, body)) => IdemBegin::Replay {
                 status: status.and_then(|s| u16::try_from(s).ok()).unwrap_or(201),
-                body: body.unwrap_or_default(),
+                body: body.unwrap_or_else(|| "{}".to_owned()),
             },
         })
     }

@@ -80,7 +80,7 @@ $$ LANGUAGE plpgsql;
 -- Returns NULL when the order was written; otherwise, having written
 -- nothing, {"outcome": "in_flight"} (another transaction holds the key),
 -- {"outcome": "replay", "status", "body"} (the key was completed before by
--- the same request) or {"outcome": "mismatch"} (by another request).
+-- the same request; body as JSON text) or {"outcome": "mismatch"} (by another request).
 -- A listing that is not active gets stock -1, so CHECK (stock >= 0) aborts
 -- the call and nothing is written -- exactly as for too little stock.
 -- Only unindexed listing columns change (stock, version; status at zero),
@@ -116,7 +116,7 @@ BEGIN
          WHERE k.expires_at <= p_created_at OR k.status = 'in_flight';
         IF NOT FOUND THEN
             RETURN (SELECT CASE WHEN k.request_hash = p_idem_hash
-                                THEN jsonb_build_object('outcome', 'replay', 'status', k.response_status, 'body', k.response_body)
+                                THEN jsonb_build_object('outcome', 'replay', 'status', k.response_status, 'body', k.response_body::text)
                                 ELSE '{"outcome": "mismatch"}' END
                       FROM idempotency_keys k
                      WHERE k.scope = p_idem_scope AND k.key = p_idem_key);

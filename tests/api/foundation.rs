@@ -209,3 +209,82 @@ fn env_example_parses_into_valid_settings() {
     let password = pairs["BOOTSTRAP_ADMIN_PASSWORD"].clone();
     assert!(domain::identity::Password::parse(&password, Some(&email), None).is_ok());
 }
+
+/// The README's walkthrough, pasted as a newcomer would (every `sh` block
+/// after the two set-up commands), against a server with the demo data:
+/// register, create a coop, let a farmer join, list produce, order, pay.
+#[tokio::test]
+async fn readme_walkthrough_runs() {
+    let app = spawn_app_with(|env| {
+        // the accounts the README uses are those of .env.example
+        env.insert(
+            "BOOTSTRAP_ADMIN_EMAIL".into(),
+            "admin@coopmart.local".into(),
+        );
+        env.insert(
+            "BOOTSTRAP_ADMIN_PASSWORD".into(),
+            "Platform-Dev-2026-change-me".into(),
+        );
+    })
+    .await;
+    let state = app.state.clone();
+    tokio::task::spawn_blocking(move || api::seed::run(&state))
+        .await
+        .unwrap()
+        .unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in readme.lines() {
+        match (line.trim_start().starts_with("```"), current.as_mut()) {
+            (true, None) if line.trim() == "```sh" => current = Some(String::new()),
+            (true, Some(_)) => blocks.extend(current.take()),
+            (false, Some(b)) => {
+                b.push_str(line);
+                b.push('\n');
+            }
+            _ => {}
+        }
+    }
+    assert!(blocks[0].contains("scripts/dev run"), "{}", blocks[0]);
+    let script: String = blocks[1..]
+        .concat()
+        .lines()
+        // the placeholder credentials of the partner step cannot be pasted
+        .filter(|l| !l.contains("cm_…:SECRET"))
+        .map(|l| l.replace("API=http://127.0.0.1:8080", &format!("API={}", app.url(""))))
+        .collect::<Vec<_>>()
+        .join("\n");
+    // one answer per line, so the output can be read back
+    let script = format!("curl() {{ command curl \"$@\"; echo; }}\n{script}");
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!("set -euo pipefail\n{script}"))
+            .output()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "walkthrough failed: {}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    let order = lines
+        .iter()
+        .rev()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["number"].is_string())
+        .unwrap_or_else(|| panic!("no order in the output:\n{stdout}"));
+    assert_eq!(order["status"], "paid", "{order}");
+    assert_eq!(
+        order["items"][0]["unit_price_fen"], 6200,
+        "tier price: {order}"
+    );
+    assert!(stdout.contains(r#""notify_status":200"#), "{stdout}");
+    assert!(stdout.contains(r#""client_secret""#), "{stdout}");
+}

@@ -246,11 +246,15 @@ async fn idempotency_matrix() {
     let first = order(&app, &buyer, "same-key", &body).await;
     assert_eq!(first.status, 201);
     assert!(first.header("idempotent-replayed").is_none());
+    // resources start with their id (the README's walkthrough relies on it)
+    assert!(first.text.starts_with("{\"id\":"), "{}", first.text);
+    assert_eq!(first.header("content-type"), Some("application/json"));
     // same key, same body: the original response, replayed
     let again = order(&app, &buyer, "same-key", &body).await;
     assert_eq!(again.status, 201);
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
     assert_eq!(again.json(), first.json());
+    assert!(again.text.starts_with("{\"id\":"), "{}", again.text);
     // same key, another body
     let other = json!({"items": items(&[(id, 2)]), "delivery": home()});
     order(&app, &buyer, "same-key", &other)

@@ -378,10 +378,12 @@ pub async fn create_order(
     let input = to_input(parsed)?;
     let s = state.clone();
     let created = blocking(move || {
+        // Serialised from the struct: fields in their documented order
+        // (`id` first), the same text sent now and stored for replays.
         let render = |o: &Order| {
             (
                 201u16,
-                serde_json::to_value(order_response(o)).unwrap_or_default(),
+                serde_json::to_string(&order_response(o)).unwrap_or_default(),
             )
         };
         s.orders
@@ -399,13 +401,16 @@ pub async fn create_order(
                     .flat_map(|s| s.items.iter().map(|i| i.item.listing_id)),
             )
             .await;
-            Ok(HttpResponse::Created().json(body))
+            Ok(HttpResponse::Created()
+                .content_type(actix_web::http::header::ContentType::json())
+                .body(body))
         }
         Created::Replayed { status, body } => Ok(HttpResponse::build(
             StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED),
         )
         .insert_header(("idempotent-replayed", "true"))
-        .json(body)),
+        .content_type(actix_web::http::header::ContentType::json())
+        .body(body)),
     }
 }
 

@@ -27,8 +27,8 @@ pub struct NewOrder {
 
 #[derive(Debug)]
 pub enum CreateOutcome {
-    /// The order and the response body `render` made for it.
-    Created(Box<Order>, serde_json::Value),
+    /// The order and the response body (JSON text) `render` made for it.
+    Created(Box<Order>, String),
     /// Not enough stock for this listing; nothing was written.
     OutOfStock(ListingId),
     /// The listing stopped being buyable; nothing was written.
@@ -59,7 +59,8 @@ pub enum IdemBegin {
     /// Completed before with the same request: replay this response.
     Replay {
         status: u16,
-        body: serde_json::Value,
+        /// The stored response, JSON text.
+        body: String,
     },
     /// Used before with a different request.
     Mismatch,
@@ -67,8 +68,9 @@ pub enum IdemBegin {
     InFlight,
 }
 
-/// Renders the response stored with a completed idempotency key.
-pub type Render<'a> = &'a dyn Fn(&Order) -> (u16, serde_json::Value);
+/// Renders the response to a new order: its status and JSON text, sent as
+/// is and stored with the completed idempotency key.
+pub type Render<'a> = &'a dyn Fn(&Order) -> (u16, String);
 
 #[derive(Debug)]
 pub enum SellerTransition {

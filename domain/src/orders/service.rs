@@ -56,12 +56,13 @@ impl OrderError {
 /// The outcome of an order creation.
 #[derive(Debug)]
 pub enum Created {
-    /// The new order and its rendered response body.
-    New(Box<Order>, serde_json::Value),
+    /// The new order and its rendered response body (JSON text).
+    New(Box<Order>, String),
     /// The original response of an earlier request with the same key.
     Replayed {
         status: u16,
-        body: serde_json::Value,
+        /// JSON text.
+        body: String,
     },
 }
 
