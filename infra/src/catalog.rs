@@ -12,7 +12,7 @@ use domain::money::Fen;
 use domain::region::RegionCode;
 use uuid::Uuid;
 
-use crate::db::{get_conn, PgPool};
+use crate::db::{bad, get_conn, PgPool};
 use crate::schema::{categories, listings};
 
 #[derive(Queryable, Selectable)]
@@ -60,29 +60,33 @@ struct SaleColumns {
     group_deadline: Option<DateTime<Utc>>,
 }
 
-fn bad(e: impl std::fmt::Display) -> DieselError {
-    DieselError::DeserializationError(e.to_string().into())
+/// The sale terms stored as `sale_mode` + `sale_terms`.
+pub(crate) fn decode_sale_terms(
+    mode: &str,
+    terms: serde_json::Value,
+) -> Result<SaleTerms, DieselError> {
+    let terms: SaleColumns = serde_json::from_value(terms).map_err(bad)?;
+    Ok(match mode {
+        "presale" => SaleTerms::Presale {
+            ship_from: terms
+                .ship_from_date
+                .ok_or_else(|| bad("presale without ship_from_date"))?,
+        },
+        "group_buy" => SaleTerms::GroupBuy {
+            target_qty: terms
+                .group_target_qty
+                .ok_or_else(|| bad("group buy without target"))?,
+            deadline: terms
+                .group_deadline
+                .ok_or_else(|| bad("group buy without deadline"))?,
+        },
+        _ => SaleTerms::Spot,
+    })
 }
 
 impl ListingRow {
     fn into_domain(self) -> Result<Listing, DieselError> {
-        let terms: SaleColumns = serde_json::from_value(self.sale_terms).map_err(bad)?;
-        let sale = match self.sale_mode.as_str() {
-            "presale" => SaleTerms::Presale {
-                ship_from: terms
-                    .ship_from_date
-                    .ok_or_else(|| bad("presale without ship_from_date"))?,
-            },
-            "group_buy" => SaleTerms::GroupBuy {
-                target_qty: terms
-                    .group_target_qty
-                    .ok_or_else(|| bad("group buy without target"))?,
-                deadline: terms
-                    .group_deadline
-                    .ok_or_else(|| bad("group buy without deadline"))?,
-            },
-            _ => SaleTerms::Spot,
-        };
+        let sale = decode_sale_terms(&self.sale_mode, self.sale_terms)?;
         Ok(Listing {
             id: ListingId(self.id),
             seller_id: OrgId(self.seller_id),

@@ -26,6 +26,11 @@ pub enum DbError {
 
 /// Builds a pool without opening a connection: the server starts (and
 /// `/readyz` reports the outage) even while Postgres is down.
+/// A stored value that does not decode (a broken invariant, not bad input).
+pub(crate) fn bad(e: impl std::fmt::Display) -> diesel::result::Error {
+    diesel::result::Error::DeserializationError(e.to_string().into())
+}
+
 pub fn build_pool(url: &SecretString, max_size: u32, connect_timeout: Duration) -> PgPool {
     let manager = ConnectionManager::<PgConnection>::new(url.expose_secret());
     Pool::builder()

@@ -16,14 +16,33 @@ use domain::money::Fen;
 use domain::orders::*;
 use uuid::Uuid;
 
-use crate::db::{get_conn, PgPool};
+use crate::db::{bad, get_conn, PgPool};
 use crate::schema::{
     idempotency_keys, listings, order_events, order_items, orders, payments, seller_orders,
 };
 
+/// Hand-written SQL calls that Diesel keeps prepared per connection
+/// (`sql_query` is parsed and planned again on every call): a static query
+/// id (`$id`, declared here), the row type, and `load` / `get_result`.
+macro_rules! prepared_call {
+    ($call:ty, $id:ident, $row:ty) => {
+        struct $id;
+
+        impl diesel::query_builder::QueryId for $call {
+            type QueryId = $id;
+            const HAS_STATIC_QUERY_ID: bool = true;
+        }
+
+        impl diesel::query_builder::Query for $call {
+            type SqlType = $row;
+        }
+
+        impl RunQueryDsl<PgConnection> for $call {}
+    };
+}
+
 /// `SELECT place_order($1, …, $35)` (see the migration
-/// `single_call_orders`) as a query Diesel keeps prepared per connection:
-/// `sql_query` would be parsed and planned again on every order.
+/// `single_call_orders`): NULL when the order was written, else why not.
 struct PlaceOrder<'a> {
     need_ids: Vec<Uuid>,
     need_qty: Vec<i32>,
@@ -63,78 +82,11 @@ struct PlaceOrder<'a> {
     idem_body: &'a str,
 }
 
-struct PlaceOrderId;
-
-/// `SELECT * FROM order_snapshots($1)`, kept prepared like `PlaceOrder`.
-struct OrderSnapshots {
-    ids: Vec<Uuid>,
-}
-
-struct OrderSnapshotsId;
-
-type SnapshotRow = (
-    Uuid,
-    Uuid,
-    String,
-    String,
-    String,
-    i64,
-    serde_json::Value,
-    i32,
-    String,
-    i32,
-    String,
-    serde_json::Value,
-    Option<Uuid>,
+prepared_call!(
+    PlaceOrder<'_>,
+    PlaceOrderId,
+    diesel::sql_types::Nullable<diesel::sql_types::Jsonb>
 );
-
-impl diesel::query_builder::QueryId for OrderSnapshots {
-    type QueryId = OrderSnapshotsId;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl diesel::query_builder::Query for OrderSnapshots {
-    type SqlType = (
-        diesel::sql_types::Uuid,
-        diesel::sql_types::Uuid,
-        Text,
-        Text,
-        Text,
-        diesel::sql_types::Int8,
-        diesel::sql_types::Jsonb,
-        Integer,
-        Text,
-        Integer,
-        Text,
-        diesel::sql_types::Jsonb,
-        diesel::sql_types::Nullable<diesel::sql_types::Uuid>,
-    );
-}
-
-impl RunQueryDsl<PgConnection> for OrderSnapshots {}
-
-impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for OrderSnapshots {
-    fn walk_ast<'b>(
-        &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> QueryResult<()> {
-        out.push_sql("SELECT * FROM order_snapshots(");
-        out.push_bind_param::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(&self.ids)?;
-        out.push_sql(")");
-        Ok(())
-    }
-}
-
-impl diesel::query_builder::QueryId for PlaceOrder<'_> {
-    type QueryId = PlaceOrderId;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl diesel::query_builder::Query for PlaceOrder<'_> {
-    type SqlType = diesel::sql_types::Nullable<diesel::sql_types::Jsonb>;
-}
-
-impl RunQueryDsl<PgConnection> for PlaceOrder<'_> {}
 
 impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for PlaceOrder<'_> {
     fn walk_ast<'b>(
@@ -169,8 +121,67 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for PlaceOrder<'_> {
         Ok(())
     }
 }
-fn bad(e: impl std::fmt::Display) -> DieselError {
-    DieselError::DeserializationError(e.to_string().into())
+
+/// `SELECT * FROM order_snapshots($1)`: what pricing needs of listings.
+struct OrderSnapshots {
+    ids: Vec<Uuid>,
+}
+
+#[derive(Queryable)]
+struct SnapshotRow {
+    id: Uuid,
+    seller_id: Uuid,
+    kind: String,
+    title: String,
+    unit_label: String,
+    price_fen: i64,
+    tier_prices: serde_json::Value,
+    min_order_qty: i32,
+    status: String,
+    stock: i32,
+    sale_mode: String,
+    sale_terms: serde_json::Value,
+    supplier_member_id: Option<Uuid>,
+}
+
+prepared_call!(
+    OrderSnapshots,
+    OrderSnapshotsId,
+    (
+        diesel::sql_types::Uuid,
+        diesel::sql_types::Uuid,
+        Text,
+        Text,
+        Text,
+        diesel::sql_types::Int8,
+        diesel::sql_types::Jsonb,
+        Integer,
+        Text,
+        Integer,
+        Text,
+        diesel::sql_types::Jsonb,
+        diesel::sql_types::Nullable<diesel::sql_types::Uuid>,
+    )
+);
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for OrderSnapshots {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        out.push_sql("SELECT * FROM order_snapshots(");
+        out.push_bind_param::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(&self.ids)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+/// The replay of a completed key's stored response (JSON text).
+fn replay(status: Option<i64>, body: Option<String>) -> IdemBegin {
+    IdemBegin::Replay {
+        status: status.and_then(|s| u16::try_from(s).ok()).unwrap_or(201),
+        body: body.unwrap_or_else(|| "{}".to_owned()),
+    }
 }
 
 fn event(
@@ -514,13 +525,7 @@ fn write_order(
     };
     let taken: Option<serde_json::Value> = call.get_result(conn)?;
     Ok(taken.map(|t| match t["outcome"].as_str() {
-        Some("replay") => IdemBegin::Replay {
-            status: t["status"]
-                .as_u64()
-                .and_then(|s| u16::try_from(s).ok())
-                .unwrap_or(201),
-            body: t["body"].as_str().unwrap_or("{}").to_owned(),
-        },
+        Some("replay") => replay(t["status"].as_i64(), t["body"].as_str().map(str::to_owned)),
         Some("mismatch") => IdemBegin::Mismatch,
         _ => IdemBegin::InFlight,
     }))
@@ -564,47 +569,23 @@ impl OrderRepository for PgOrderRepository {
         .load(&mut conn)?;
         drop(conn);
         let mut out = HashMap::with_capacity(rows.len());
-        for (
-            id,
-            seller,
-            kind,
-            title,
-            unit_label,
-            price,
-            tiers,
-            min_qty,
-            status,
-            stock,
-            mode,
-            terms,
-            member,
-        ) in rows
-        {
-            let sale = match mode.as_str() {
-                "presale" => domain::catalog::SaleTerms::Presale {
-                    ship_from: serde_json::from_value(terms["ship_from_date"].clone())?,
-                },
-                "group_buy" => domain::catalog::SaleTerms::GroupBuy {
-                    target_qty: serde_json::from_value(terms["group_target_qty"].clone())?,
-                    deadline: serde_json::from_value(terms["group_deadline"].clone())?,
-                },
-                _ => domain::catalog::SaleTerms::Spot,
-            };
+        for r in rows {
+            let id = ListingId(r.id);
             out.insert(
-                ListingId(id),
+                id,
                 ListingSnapshot {
-                    id: ListingId(id),
-                    seller_id: OrgId(seller),
-                    seller_kind: kind.parse().map_err(|e: String| anyhow::anyhow!(e))?,
-                    title,
-                    unit_label,
-                    price: Fen(price),
-                    tiers: serde_json::from_value::<Vec<TierPrice>>(tiers)?,
-                    min_order_qty: min_qty,
-                    status: status.parse().map_err(|e: String| anyhow::anyhow!(e))?,
-                    stock,
-                    sale,
-                    supplier_member_id: member.map(MemberId),
+                    id,
+                    seller_id: OrgId(r.seller_id),
+                    seller_kind: r.kind.parse().map_err(|e: String| anyhow::anyhow!(e))?,
+                    title: r.title,
+                    unit_label: r.unit_label,
+                    price: Fen(r.price_fen),
+                    tiers: serde_json::from_value::<Vec<TierPrice>>(r.tier_prices)?,
+                    min_order_qty: r.min_order_qty,
+                    status: r.status.parse().map_err(|e: String| anyhow::anyhow!(e))?,
+                    stock: r.stock,
+                    sale: crate::catalog::decode_sale_terms(&r.sale_mode, r.sale_terms)?,
+                    supplier_member_id: r.supplier_member_id.map(MemberId),
                 },
             );
         }
@@ -627,10 +608,7 @@ impl OrderRepository for PgOrderRepository {
         Ok(match stored {
             None => IdemBegin::Started,
             Some((hash, _, _)) if hash != claim.hash => IdemBegin::Mismatch,
-            Some((_, status, body)) => IdemBegin::Replay {
-                status: status.and_then(|s| u16::try_from(s).ok()).unwrap_or(201),
-                body: body.unwrap_or_else(|| "{}".to_owned()),
-            },
+            Some((_, status, body)) => replay(status.map(i64::from), body),
         })
     }
 
