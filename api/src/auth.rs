@@ -69,7 +69,7 @@ fn token_error(e: TokenError) -> ApiError {
 fn auth_error(e: AuthError) -> ApiError {
     match e {
         AuthError::Token(t) => token_error(t),
-        AuthError::Unknown(e) => ApiError::internal(e),
+        AuthError::Unknown(e) => e.into(),
     }
 }
 

@@ -62,6 +62,9 @@ pub struct Settings {
     /// Add the 1-second in-process tier in front of Redis.
     pub listing_cache_local: bool,
     pub orders: OrderSettings,
+    /// Exact origins (`scheme://host[:port]`) browsers may call the API
+    /// from; empty: no CORS headers at all.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -150,6 +153,25 @@ impl Reader<'_> {
     }
 }
 
+/// `CORS_ALLOWED_ORIGINS=https://shop.example,http://127.0.0.1:3000`: each
+/// an exact origin, without path or trailing slash.
+fn parse_origins(r: &mut Reader<'_>) -> Vec<String> {
+    let raw = r.string("CORS_ALLOWED_ORIGINS", "");
+    let mut origins = Vec::new();
+    for o in raw.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+        let scheme_ok = o.starts_with("http://") || o.starts_with("https://");
+        let rest = o.split_once("://").map_or("", |(_, r)| r);
+        if scheme_ok && !rest.is_empty() && !rest.contains('/') && o != "*" {
+            origins.push(o.to_owned());
+        } else {
+            r.errors.push(format!(
+                "CORS_ALLOWED_ORIGINS: {o:?} is not an origin (scheme://host[:port])"
+            ));
+        }
+    }
+    origins
+}
+
 /// `JWT_KEYS=kid1:secret1,kid2:secret2`. The dev default is a fixed key that
 /// must never be used in production.
 fn parse_key_ring(r: &mut Reader<'_>) -> Vec<(String, SecretString)> {
@@ -224,7 +246,7 @@ impl Settings {
             database_url: r.required_secret("DATABASE_URL"),
             database_read_url: r.raw("DATABASE_READ_URL").map(SecretString::from),
             database_pool_size: r.parse("DATABASE_POOL_SIZE", 10),
-            database_connect_timeout: r.millis("DATABASE_CONNECT_TIMEOUT_MS", 3_000),
+            database_connect_timeout: r.millis("DATABASE_CONNECT_TIMEOUT_MS", 1_000),
             redis_url: SecretString::from(r.string("REDIS_URL", "redis://127.0.0.1:56379/0")),
             redis_key_prefix: r.string("REDIS_KEY_PREFIX", "coopmart:"),
             redis_timeout: r.millis("REDIS_TIMEOUT_MS", 250),
@@ -270,6 +292,7 @@ impl Settings {
             },
             listing_cache: r.parse("LISTING_CACHE", true),
             listing_cache_local: r.parse("LISTING_CACHE_LOCAL", true),
+            cors_allowed_origins: parse_origins(&mut r),
             rate_limit: RateLimitSettings {
                 window: Duration::from_secs(r.parse("RATE_LIMIT_WINDOW_SECS", 60)),
                 per_ip: r.parse("RATE_LIMIT_PER_IP", 30),
@@ -311,6 +334,36 @@ mod tests {
         let Ok(s) = s else { return };
         assert!(s.bind_addr.ip().is_loopback());
         assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn cors_origins_are_exact_origins() {
+        let ok = Settings::from_lookup(&lookup(&[
+            ("DATABASE_URL", "postgres://u:p@127.0.0.1/db"),
+            (
+                "CORS_ALLOWED_ORIGINS",
+                " https://shop.example , http://127.0.0.1:3000",
+            ),
+        ]))
+        .map(|s| s.cors_allowed_origins)
+        .map_err(|e| e.0);
+        assert_eq!(
+            ok,
+            Ok(vec![
+                "https://shop.example".to_owned(),
+                "http://127.0.0.1:3000".to_owned()
+            ])
+        );
+        for bad in ["*", "shop.example", "https://shop.example/", "https://"] {
+            let err = Settings::from_lookup(&lookup(&[
+                ("DATABASE_URL", "postgres://u:p@127.0.0.1/db"),
+                ("CORS_ALLOWED_ORIGINS", bad),
+            ]))
+            .err()
+            .map(|e| e.0)
+            .unwrap_or_default();
+            assert_eq!(err.len(), 1, "{bad}: {err:?}");
+        }
     }
 
     #[test]

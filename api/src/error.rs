@@ -186,6 +186,19 @@ impl ApiError {
         Self::from_status(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
+    /// The database could not be reached (a failed checkout, a connection
+    /// lost mid-query): 503 `database_unavailable` with `Retry-After`, which
+    /// clients retry. Nothing was written: the transaction did not commit.
+    pub fn database_unavailable(cause: impl std::fmt::Display) -> Self {
+        tracing::warn!(error = %cause, "database unavailable");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "the database is unavailable; retry shortly",
+        )
+        .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+    }
+
     /// A dependency the request needs is down.
     pub fn unavailable(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "dependency unavailable");
@@ -252,6 +265,17 @@ impl ResponseError for ApiError {
     }
 }
 
+/// A use case's `Unknown` error: 503 when the database went away, else 500.
+impl From<anyhow::Error> for ApiError {
+    fn from(e: anyhow::Error) -> Self {
+        if infra::db::is_unavailable(e.as_ref()) {
+            Self::database_unavailable(format!("{e:#}"))
+        } else {
+            Self::internal(format!("{e:#}"))
+        }
+    }
+}
+
 impl From<ValidationErrors> for ApiError {
     fn from(e: ValidationErrors) -> Self {
         Self::validation(e)
@@ -304,7 +328,10 @@ fn strip_position(msg: &str) -> String {
     }
 }
 
-pub fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
+pub fn path_error(err: PathError, req: &HttpRequest) -> actix_web::Error {
+    if let Some(e) = crate::fallback::wrong_method_on_fixed_path(req) {
+        return e.into();
+    }
     let PathError::Deserialize(e) = &err else {
         return ApiError::bad_request("invalid_path_parameter", "invalid path parameter").into();
     };

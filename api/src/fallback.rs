@@ -33,6 +33,23 @@ impl RouteTable {
         Self(routes)
     }
 
+    /// Methods served for `path` by routes without parameters (`/listings/hot`),
+    /// if any matches: such a path is never a parameter of a sibling route
+    /// (`/listings/{id}`) under another method.
+    pub fn allowed_static(&self, path: &str) -> Option<Vec<&'static str>> {
+        let mut found: Vec<&'static str> = Vec::new();
+        for (def, methods) in &self.0 {
+            if def.pattern().is_some_and(|p| !p.contains('{')) && def.is_match(path) {
+                found.extend(methods.iter().copied());
+            }
+        }
+        (!found.is_empty()).then(|| {
+            found.sort_unstable();
+            found.dedup();
+            found
+        })
+    }
+
     /// Methods served for `path`, if any route matches it.
     pub fn allowed(&self, path: &str) -> Option<Vec<&'static str>> {
         let mut found: Vec<&'static str> = Vec::new();
@@ -51,23 +68,35 @@ impl RouteTable {
     }
 }
 
+/// 405 with `Allow` listing `methods`.
+pub fn method_not_allowed(req: &HttpRequest, methods: &[&str]) -> ApiError {
+    let allow = methods.join(", ");
+    let err = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{} is not allowed here; allowed: {allow}", req.method()),
+    );
+    match HeaderValue::from_str(&allow) {
+        Ok(v) => err.with_header(header::ALLOW, v),
+        Err(_) => err,
+    }
+}
+
+/// A request for a fixed path (`PATCH /listings/hot`) that a parameterised
+/// route under another method (`PATCH /listings/{id}`) caught: 405, since the
+/// path exists, rather than a complaint about the parameter.
+pub fn wrong_method_on_fixed_path(req: &HttpRequest) -> Option<ApiError> {
+    let table = req.app_data::<web::Data<RouteTable>>()?;
+    let methods = table.allowed_static(req.path())?;
+    (!methods.contains(&req.method().as_str())).then(|| method_not_allowed(req, &methods))
+}
+
 pub async fn no_route(
     req: HttpRequest,
     table: web::Data<RouteTable>,
 ) -> Result<HttpResponse, ApiError> {
     Err(match table.allowed(req.path()) {
-        Some(methods) => {
-            let allow = methods.join(", ");
-            let err = ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                format!("{} is not allowed here; allowed: {allow}", req.method()),
-            );
-            match HeaderValue::from_str(&allow) {
-                Ok(v) => err.with_header(header::ALLOW, v),
-                Err(_) => err,
-            }
-        }
+        Some(methods) => method_not_allowed(&req, &methods),
         None => ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route"),
     })
 }

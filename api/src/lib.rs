@@ -4,10 +4,12 @@
 
 pub mod auth;
 pub mod config;
+pub mod cors;
 pub mod error;
 pub mod fallback;
 pub mod middleware;
 pub mod openapi;
+pub mod openapi_shared;
 pub mod pagination;
 pub mod routes;
 pub mod seed;

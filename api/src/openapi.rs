@@ -58,13 +58,15 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The full document: the base above plus every registered route.
+/// The full document: the base above plus every registered route, with
+/// the problem responses every endpoint of its kind can answer.
 pub fn document() -> utoipa::openapi::OpenApi {
-    let (_, api) = App::new()
+    let (_, mut api) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi_base())
         .configure(crate::routes::configure)
         .split_for_parts();
+    crate::openapi_shared::add_shared_responses(&mut api);
     api
 }
 

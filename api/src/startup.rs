@@ -205,8 +205,12 @@ fn serve(state: web::Data<AppState>, listener: TcpListener) -> anyhow::Result<Se
     let shutdown = settings.shutdown_timeout.as_secs();
     let doc = crate::openapi::document();
     let routes = web::Data::new(RouteTable::from_doc(&doc));
+    let served_doc = doc.clone();
+    let origins = settings.cors_allowed_origins.clone();
     let server = HttpServer::new(move || {
-        let (app, api) = App::new()
+        // The routes are registered here; their documentation (the same
+        // registrations, plus the shared responses) is `served_doc`.
+        let (app, _) = App::new()
             .into_utoipa_app()
             .openapi(ApiDoc::openapi_base())
             .configure(crate::routes::configure)
@@ -226,8 +230,12 @@ fn serve(state: web::Data<AppState>, listener: TcpListener) -> anyhow::Result<Se
             .app_data(web::PayloadConfig::new(body_limit))
             .app_data(web::PathConfig::default().error_handler(path_error))
             .app_data(web::QueryConfig::default().error_handler(query_error))
-            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", served_doc.clone()))
             .default_service(web::to(no_route))
+            .wrap(from_fn({
+                let policy = crate::cors::CorsPolicy::new(&origins);
+                move |req, next| crate::cors::cors(policy.clone(), req, next)
+            }))
             .wrap(from_fn(crate::middleware::request_context))
     })
     .workers(workers)

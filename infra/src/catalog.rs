@@ -126,6 +126,8 @@ fn load(rows: Vec<ListingRow>) -> Result<Vec<Listing>, DieselError> {
 }
 
 /// Column values for one listing's fields, shared by insert and update.
+/// Used inside a function returning `Result<_, E: From<DieselError>>`: a
+/// field that does not serialise is an error, never a JSON null.
 macro_rules! field_values {
     ($f:expr, $status:expr, $root:expr) => {{
         let f: &ListingFields = $f;
@@ -155,7 +157,7 @@ macro_rules! field_values {
                 listings::unit_label.eq(f.unit_label.clone()),
                 listings::unit_weight_grams.eq(f.unit_weight_grams),
                 listings::price_fen.eq(f.price.0),
-                listings::tier_prices.eq(serde_json::to_value(&f.tier_prices).unwrap_or_default()),
+                listings::tier_prices.eq(serde_json::to_value(&f.tier_prices).map_err(bad)?),
                 listings::min_order_qty.eq(f.min_order_qty),
                 listings::stock.eq(f.stock),
             ),
@@ -164,17 +166,16 @@ macro_rules! field_values {
                 listings::harvest_date.eq(f.harvest_date),
                 listings::shelf_life_days.eq(f.shelf_life_days),
                 listings::storage.eq(f.storage.as_str()),
-                listings::certifications
-                    .eq(serde_json::to_value(&f.certifications).unwrap_or_default()),
+                listings::certifications.eq(serde_json::to_value(&f.certifications).map_err(bad)?),
                 listings::cert_kinds.eq(f
                     .certifications
                     .iter()
                     .map(|c| c.kind.as_str().to_owned())
                     .collect::<Vec<String>>()),
                 listings::trace_batch_code.eq(f.trace_batch_code.clone()),
-                listings::images.eq(serde_json::to_value(&f.images).unwrap_or_default()),
+                listings::images.eq(serde_json::to_value(&f.images).map_err(bad)?),
                 listings::sale_mode.eq(f.sale.mode().as_str()),
-                listings::sale_terms.eq(serde_json::to_value(&terms).unwrap_or_default()),
+                listings::sale_terms.eq(serde_json::to_value(&terms).map_err(bad)?),
             ),
             (
                 listings::status.eq($status.as_str()),
@@ -290,13 +291,13 @@ impl ListingRepository for PgListingRepository {
                 .iter()
                 .zip(roots)
                 .map(|(f, root)| {
-                    (
+                    Ok((
                         listings::id.eq(ListingId::new().0),
                         listings::seller_id.eq(seller.0),
                         field_values!(f, status, *root),
-                    )
+                    ))
                 })
-                .collect();
+                .collect::<Result<_, DieselError>>()?;
             written += diesel::insert_into(listings::table)
                 .values(rows)
                 .execute(&mut conn)?;

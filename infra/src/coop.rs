@@ -1263,7 +1263,7 @@ impl MembershipRepository for PgMembershipRepository {
             fiscal_year,
             plan: SurplusPlan {
                 distributable: Fen(surplus),
-                patronage_ratio_bp: u32::try_from(ratio).unwrap_or(0),
+                patronage_ratio_bp: u32::try_from(ratio).map_err(crate::db::bad)?,
                 patronage_pool: Fen(patronage_pool),
                 capital_pool: Fen(capital_pool),
                 allocations: allocations

@@ -1,9 +1,24 @@
 //! Postgres connection pool and embedded migrations.
+//!
+//! The pool hands out connections that are known to be alive: a connection
+//! whose query failed because the server went away is marked broken and
+//! dropped when it returns to the pool, and for a while after any such
+//! failure (`OUTAGE_WINDOW`) every checkout is pinged first, so the dead
+//! connections still idle in the pool are never handed out. Errors that mean
+//! "the database is not there" are told apart from other failures
+//! ([`is_unavailable`]) so the API answers 503 `database_unavailable`, which
+//! clients retry, instead of 500.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use diesel::connection::{
+    AnsiTransactionManager, Instrumentation, InstrumentationEvent, TransactionManager,
+};
 use diesel::pg::PgConnection;
-use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
+use diesel::r2d2::{ConnectionManager, ManageConnection, Pool, PooledConnection, R2D2Connection};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::{sql_query, Connection, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use secrecy::{ExposeSecret, SecretString};
@@ -11,8 +26,20 @@ use secrecy::{ExposeSecret, SecretString};
 /// Every migration under `migrations/`, compiled into the binary.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
 
-pub type PgPool = Pool<ConnectionManager<PgConnection>>;
-pub type PgPooled = PooledConnection<ConnectionManager<PgConnection>>;
+pub type PgPooled = PooledConnection<HealthyManager>;
+
+/// The r2d2 pool and what it has seen of the server's health.
+#[derive(Clone, Debug)]
+pub struct PgPool {
+    pool: Pool<HealthyManager>,
+    health: Arc<PoolHealth>,
+}
+
+/// How long after the last sign of an outage checkouts are pinged first.
+const OUTAGE_WINDOW: Duration = Duration::from_secs(10);
+/// While the database is known to be down, a request waits at most this long
+/// for a connection before it is answered 503.
+const DOWN_CHECKOUT_WAIT: Duration = Duration::from_millis(250);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -24,25 +51,196 @@ pub enum DbError {
     Query(#[from] diesel::result::Error),
 }
 
-/// Builds a pool without opening a connection: the server starts (and
-/// `/readyz` reports the outage) even while Postgres is down.
 /// A stored value that does not decode (a broken invariant, not bad input).
 pub(crate) fn bad(e: impl std::fmt::Display) -> diesel::result::Error {
     diesel::result::Error::DeserializationError(e.to_string().into())
 }
 
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// What one pool has seen of the server's health.
+#[derive(Debug, Default)]
+pub struct PoolHealth {
+    /// Unix ms of the last failure that meant the server went away (0: never).
+    last_outage_ms: AtomicU64,
+    /// Unix ms of the last checkout that found no connection (0: none since
+    /// the last success).
+    down_since_ms: AtomicU64,
+}
+
+impl PoolHealth {
+    fn note_outage(&self) {
+        self.last_outage_ms.store(now_ms(), Ordering::Relaxed);
+    }
+
+    fn in_outage_window(&self) -> bool {
+        let last = self.last_outage_ms.load(Ordering::Relaxed);
+        last != 0 && now_ms().saturating_sub(last) < OUTAGE_WINDOW.as_millis() as u64
+    }
+}
+
+/// Diesel's r2d2 manager, plus: connections carry a [`Watch`] that marks them
+/// broken when a query fails because the server went away, and such
+/// connections are discarded instead of returning to the pool.
+#[derive(Debug)]
+pub struct HealthyManager {
+    inner: ConnectionManager<PgConnection>,
+    health: Arc<PoolHealth>,
+}
+
+/// Per-connection instrumentation: remembers a connection-level failure.
+struct Watch {
+    broken: bool,
+    health: Arc<PoolHealth>,
+}
+
+impl Instrumentation for Watch {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        if let InstrumentationEvent::FinishQuery { error: Some(e), .. } = event {
+            if is_connection_error(e) {
+                self.broken = true;
+                self.health.note_outage();
+            }
+        }
+    }
+}
+
+impl ManageConnection for HealthyManager {
+    type Connection = PgConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<PgConnection, Self::Error> {
+        let mut conn = self.inner.connect()?;
+        conn.set_instrumentation(Watch {
+            broken: false,
+            health: self.health.clone(),
+        });
+        Ok(conn)
+    }
+
+    fn is_valid(&self, conn: &mut PgConnection) -> Result<(), Self::Error> {
+        self.inner.is_valid(conn)
+    }
+
+    fn has_broken(&self, conn: &mut PgConnection) -> bool {
+        if self.inner.has_broken(conn) {
+            return true;
+        }
+        conn.instrumentation()
+            .downcast_ref::<Watch>()
+            .is_some_and(|w| w.broken)
+    }
+}
+
+/// Is this diesel error the server (or the network to it) going away?
+fn is_connection_error(e: &DieselError) -> bool {
+    match e {
+        DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        ) => true,
+        DieselError::DatabaseError(_, info) => {
+            let m = info.message();
+            // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now:
+            // diesel reports them as `Unknown`; their texts are stable.
+            m.starts_with("terminating connection")
+                || m.contains("server closed the connection")
+                || m.contains("no connection to the server")
+                || m.contains("the database system is")
+                || m.contains("could not receive data from server")
+        }
+        DieselError::BrokenTransactionManager => true,
+        DieselError::RollbackErrorOnCommit {
+            commit_error,
+            rollback_error,
+        } => is_connection_error(commit_error) || is_connection_error(rollback_error),
+        DieselError::RollbackTransaction => false,
+        _ => false,
+    }
+}
+
+/// Does `e` (anywhere in its chain) mean the database could not be reached
+/// — a failed checkout or a connection lost mid-query — rather than a bug?
+/// Callers answer such errors 503 and clients retry them.
+pub fn is_unavailable(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(DbError::Unavailable(_)) = err.downcast_ref::<DbError>() {
+            return true;
+        }
+        if let Some(DbError::Query(d)) = err.downcast_ref::<DbError>() {
+            if is_connection_error(d) {
+                return true;
+            }
+        }
+        if let Some(d) = err.downcast_ref::<DieselError>() {
+            if is_connection_error(d) {
+                return true;
+            }
+        }
+        cur = err.source();
+    }
+    false
+}
+
+/// Builds a pool without opening a connection: the server starts (and
+/// `/readyz` reports the outage) even while Postgres is down.
+/// `connect_timeout` is how long a request waits for a pooled connection
+/// (r2d2 also caps its reconnect back-off at half of it).
 pub fn build_pool(url: &SecretString, max_size: u32, connect_timeout: Duration) -> PgPool {
-    let manager = ConnectionManager::<PgConnection>::new(url.expose_secret());
-    Pool::builder()
+    let health = Arc::new(PoolHealth::default());
+    let manager = HealthyManager {
+        inner: ConnectionManager::<PgConnection>::new(url.expose_secret()),
+        health: health.clone(),
+    };
+    let pool = Pool::builder()
         .max_size(max_size)
         .min_idle(Some(0))
         .connection_timeout(connect_timeout)
         .test_on_check_out(false)
-        .build_unchecked(manager)
+        .build_unchecked(manager);
+    PgPool { pool, health }
 }
 
+/// A live connection from the pool, or `DbError::Unavailable` when none can
+/// be had in time. Right after an outage, connections are pinged before they
+/// are handed out and dead ones are dropped; while the server is known to be
+/// down, a request waits only briefly.
 pub fn get_conn(pool: &PgPool) -> Result<PgPooled, DbError> {
-    pool.get().map_err(|e| DbError::Unavailable(e.to_string()))
+    let health = &pool.health;
+    for _ in 0..=pool.pool.max_size() {
+        let down = health.down_since_ms.load(Ordering::Relaxed) != 0 && health.in_outage_window();
+        let got = if down {
+            pool.pool.get_timeout(DOWN_CHECKOUT_WAIT)
+        } else {
+            pool.pool.get()
+        };
+        let mut conn = match got {
+            Ok(c) => c,
+            Err(e) => {
+                health.note_outage();
+                health.down_since_ms.store(now_ms(), Ordering::Relaxed);
+                return Err(DbError::Unavailable(e.to_string()));
+            }
+        };
+        if !health.in_outage_window() {
+            return Ok(conn);
+        }
+        if conn.ping().is_ok() {
+            health.down_since_ms.store(0, Ordering::Relaxed);
+            return Ok(conn);
+        }
+        // Dead: mark it so the pool discards it on drop, and try another.
+        health.note_outage();
+        AnsiTransactionManager::transaction_manager_status_mut(&mut *conn).set_in_error();
+    }
+    Err(DbError::Unavailable(
+        "no live connection after pinging the pool".into(),
+    ))
 }
 
 /// Applies every pending migration. Serialised across instances with an

@@ -576,8 +576,9 @@ impl JwtCodec {
     }
 }
 
-fn ts(secs: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(secs, 0).single().unwrap_or_default()
+/// A JWT time claim; `None` when it is outside chrono's range.
+fn ts(secs: i64) -> Option<DateTime<Utc>> {
+    Utc.timestamp_opt(secs, 0).single()
 }
 
 impl AccessTokenCodec for JwtCodec {
@@ -621,8 +622,10 @@ impl AccessTokenCodec for JwtCodec {
             AccessClaims {
                 principal: principal.clone(),
                 token_id: jti,
-                issued_at: ts(claims.iat),
-                expires_at: ts(claims.exp),
+                issued_at: ts(claims.iat)
+                    .ok_or_else(|| anyhow::anyhow!("iat out of range: {}", claims.iat))?,
+                expires_at: ts(claims.exp)
+                    .ok_or_else(|| anyhow::anyhow!("exp out of range: {}", claims.exp))?,
             },
         ))
     }
@@ -666,8 +669,8 @@ impl AccessTokenCodec for JwtCodec {
         Ok(AccessClaims {
             principal,
             token_id: c.jti,
-            issued_at: ts(c.iat),
-            expires_at: ts(c.exp),
+            issued_at: ts(c.iat).ok_or(TokenError::Invalid)?,
+            expires_at: ts(c.exp).ok_or(TokenError::Invalid)?,
         })
     }
 

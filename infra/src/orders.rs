@@ -253,8 +253,8 @@ struct ItemRow {
 }
 
 impl ItemRow {
-    fn into_domain(self) -> OrderItem {
-        OrderItem {
+    fn into_domain(self) -> QueryResult<OrderItem> {
+        Ok(OrderItem {
             id: self.id,
             seller_order_id: SellerOrderId(self.seller_order_id),
             item: PricedItem {
@@ -264,11 +264,11 @@ impl ItemRow {
                 quantity: self.quantity,
                 unit_price: Fen(self.unit_price_fen),
                 line_total: Fen(self.line_total_fen),
-                commission_bp: u32::try_from(self.commission_bp).unwrap_or(0),
+                commission_bp: u32::try_from(self.commission_bp).map_err(bad)?,
                 supplier_member_id: self.supplier_member_id.map(MemberId),
                 ship_from: self.ship_from_date,
             },
-        }
+        })
     }
 }
 
@@ -287,7 +287,7 @@ fn seller_orders_with_items(
         by_so
             .entry(i.seller_order_id)
             .or_default()
-            .push(i.into_domain());
+            .push(i.into_domain()?);
     }
     rows.into_iter()
         .map(|r| {
@@ -406,54 +406,6 @@ fn restock(conn: &mut PgConnection, items: &[(Uuid, i32)]) -> QueryResult<Vec<Li
     Ok(per_listing.into_keys().map(ListingId).collect())
 }
 
-/// The order as it will be stored (ids are generated up front).
-fn order_of(new: &NewOrder) -> Order {
-    let sellers = new
-        .priced
-        .sellers
-        .iter()
-        .zip(&new.pickup_codes)
-        .map(|((seller, items), code)| {
-            let id = SellerOrderId::new();
-            SellerOrder {
-                id,
-                order_id: new.id,
-                seller_id: *seller,
-                status: SellerOrderStatus::PendingPayment,
-                subtotal: Fen(items.iter().map(|i| i.line_total.0).sum()),
-                commission: Fen(items
-                    .iter()
-                    .map(|i| i.line_total.apply_basis_points(i.commission_bp).0)
-                    .sum()),
-                carrier: None,
-                tracking_no: None,
-                pickup_code: code.clone(),
-                items: items
-                    .iter()
-                    .map(|i| OrderItem {
-                        id: Uuid::now_v7(),
-                        seller_order_id: id,
-                        item: i.clone(),
-                    })
-                    .collect(),
-                updated_at: new.created_at,
-            }
-        })
-        .collect();
-    Order {
-        id: new.id,
-        number: new.number.clone(),
-        buyer: new.buyer,
-        external_ref: new.external_ref.clone(),
-        status: OrderStatus::PendingPayment,
-        total: new.priced.total,
-        delivery: new.delivery.clone(),
-        expires_at: new.expires_at,
-        created_at: new.created_at,
-        seller_orders: sellers,
-    }
-}
-
 /// Writes a whole order with one call of `place_order` (migration
 /// 2026-11-24-000005): the stock update of every listing, the order, its
 /// first event, seller orders, items, and the completion of the idempotency
@@ -509,8 +461,8 @@ fn write_order(
         it_totals: items.iter().map(|i| i.item.line_total.0).collect(),
         it_bps: items
             .iter()
-            .map(|i| i32::try_from(i.item.commission_bp).unwrap_or(0))
-            .collect(),
+            .map(|i| i32::try_from(i.item.commission_bp).map_err(bad))
+            .collect::<QueryResult<_>>()?,
         it_members: items
             .iter()
             .map(|i| i.item.supplier_member_id.map(|m| m.0))
@@ -615,17 +567,17 @@ impl OrderRepository for PgOrderRepository {
     fn create(
         &self,
         new: &NewOrder,
+        order: &Order,
         idem: Option<IdemClaim<'_>>,
-        render: Render<'_>,
+        response: (u16, &str),
     ) -> Result<CreateOutcome, Unknown> {
-        let order = order_of(new);
-        let (status, body) = render(&order);
+        let (status, body) = response;
         let mut conn = get_conn(&self.pool)?;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match write_order(&mut conn, new, &order, idem, status, &body) {
-                Ok(None) => return Ok(CreateOutcome::Created(Box::new(order), body)),
+            match write_order(&mut conn, new, order, idem, status, body) {
+                Ok(None) => return Ok(CreateOutcome::Created),
                 Ok(Some(taken)) => return Ok(CreateOutcome::KeyTaken(taken)),
                 Err(DieselError::DatabaseError(kind, info)) => {
                     let constraint = info.constraint_name().unwrap_or_default().to_owned();

@@ -54,15 +54,14 @@ impl SandboxGateway {
         payment: &Payment,
         succeeded: bool,
         now: DateTime<Utc>,
-    ) -> (i64, String, Vec<u8>) {
+    ) -> Result<(i64, String, Vec<u8>), serde_json::Error> {
         let body = serde_json::to_vec(&NotificationBody {
             payment_id: payment.id.0,
             status: if succeeded { "succeeded" } else { "failed" }.to_owned(),
             amount_fen: payment.amount.0,
-        })
-        .unwrap_or_default();
+        })?;
         let ts = now.timestamp();
-        (ts, self.sign(ts, &body), body)
+        Ok((ts, self.sign(ts, &body), body))
     }
 }
 
@@ -114,6 +113,7 @@ impl PaymentGateway for SandboxGateway {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod tests {
     use super::*;
     use domain::money::Fen;
@@ -139,7 +139,7 @@ mod tests {
         let g = gateway();
         let p = payment();
         let now = Utc::now();
-        let (ts, sig, body) = g.notification(&p, true, now);
+        let (ts, sig, body) = g.notification(&p, true, now).expect("serialises");
         let n = g.verify(&ts.to_string(), &sig, &body, now);
         assert_eq!(
             n.map(|n| (n.payment_id, n.succeeded, n.amount_fen)),
@@ -152,7 +152,7 @@ mod tests {
         let g = gateway();
         let p = payment();
         let now = Utc::now();
-        let (ts, sig, body) = g.notification(&p, true, now);
+        let (ts, sig, body) = g.notification(&p, true, now).expect("serialises");
         let mut tampered = body.clone();
         let text = String::from_utf8(tampered.clone())
             .unwrap_or_default()

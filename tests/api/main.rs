@@ -2,8 +2,10 @@
 //! one link step, tests run in parallel, each with its own database.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod browser;
 mod catalog;
 mod coop;
+mod faults;
 mod foundation;
 mod identity;
 mod orders;

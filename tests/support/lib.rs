@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod logs;
+pub mod pg;
 pub mod smtp;
 
 use std::collections::HashMap;
@@ -331,6 +332,23 @@ impl TestApp {
         }
         let mut conn = self.db.connect();
         sql_query(sql).get_result::<Count>(&mut conn).unwrap().n
+    }
+
+    /// Runs SQL returning one text column `v` against this test's database.
+    pub fn db_strings(&self, sql: &str) -> Vec<String> {
+        use diesel::sql_types::Text;
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = Text)]
+            v: String,
+        }
+        let mut conn = self.db.connect();
+        sql_query(sql)
+            .load::<Row>(&mut conn)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.v)
+            .collect()
     }
 }
 

@@ -83,14 +83,7 @@ pub async fn list_audit(
         before: p.cursor.as_deref().map(pagination::decode_id).transpose()?,
         limit: limit + 1,
     };
-    let rows = blocking(move || {
-        state
-            .identity
-            .audit
-            .list(&query)
-            .map_err(ApiError::internal)
-    })
-    .await?;
+    let rows = blocking(move || state.identity.audit.list(&query).map_err(ApiError::from)).await?;
     let page: Page<AuditEntryResponse> =
         pagination::page(rows, limit, |r| r.id, AuditEntryResponse::from);
     Ok(HttpResponse::Ok().json(page))

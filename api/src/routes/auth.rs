@@ -103,7 +103,7 @@ pub async fn register(
                     "account_exists",
                     "an account with this e-mail or phone already exists",
                 ),
-                RegisterError::Unknown(e) => ApiError::internal(e),
+                RegisterError::Unknown(e) => e.into(),
             })
     })
     .await?;
@@ -141,7 +141,7 @@ pub struct TokenResponse {
 
 fn oauth_error(e: GrantError) -> ApiError {
     if let GrantError::Unknown(e) = e {
-        return ApiError::internal(e);
+        return e.into();
     }
     let code = e.oauth_code();
     let description = e.to_string();
@@ -323,7 +323,7 @@ pub async fn revoke(
         state
             .identity
             .revoke(&presented, &meta.0, Utc::now())
-            .map_err(ApiError::internal)
+            .map_err(ApiError::from)
     })
     .await?;
     Ok(HttpResponse::Ok().finish())
@@ -352,7 +352,7 @@ pub struct MeResponse {
 )]
 #[get("/me")]
 pub async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
-    let found = blocking(move || state.identity.me(user.id).map_err(ApiError::internal)).await?;
+    let found = blocking(move || state.identity.me(user.id).map_err(ApiError::from)).await?;
     let u = found.ok_or_else(|| ApiError::unauthorized("the account no longer exists"))?;
     let mut roles = vec!["buyer"];
     if u.is_platform_admin {

@@ -44,7 +44,7 @@ fn catalog_error(e: CatalogError) -> ApiError {
             "invalid_transition",
             format!("a {from} listing cannot {action}"),
         ),
-        CatalogError::Unknown(e) => ApiError::internal(e),
+        CatalogError::Unknown(e) => e.into(),
     }
 }
 

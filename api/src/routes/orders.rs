@@ -61,7 +61,7 @@ fn order_error(e: OrderError) -> ApiError {
         OrderError::WrongPickupCode => {
             ApiError::unprocessable("wrong_pickup_code", "the pickup code does not match")
         }
-        OrderError::Unknown(e) => ApiError::internal(e),
+        OrderError::Unknown(e) => e.into(),
     }
 }
 
@@ -203,6 +203,39 @@ impl From<OrderEvent> for EventResponse {
     }
 }
 
+/// How the order reaches the buyer.
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryResponse {
+    /// `home_delivery` or `station_pickup`
+    pub method: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<AddressBody>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub station_id: Option<Uuid>,
+}
+
+impl From<&Delivery> for DeliveryResponse {
+    fn from(d: &Delivery) -> Self {
+        match d {
+            Delivery::HomeDelivery { address } => Self {
+                method: "home_delivery",
+                address: Some(AddressBody {
+                    recipient: address.recipient.clone(),
+                    phone: address.phone.clone(),
+                    region_code: address.region_code.clone(),
+                    line: address.line.clone(),
+                }),
+                station_id: None,
+            },
+            Delivery::StationPickup { station_id } => Self {
+                method: "station_pickup",
+                address: None,
+                station_id: Some(station_id.0),
+            },
+        }
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct OrderResponse {
     pub id: Uuid,
@@ -216,8 +249,7 @@ pub struct OrderResponse {
     pub total_fen: i64,
     /// Unpaid orders expire (stock returns) at this time.
     pub expires_at: DateTime<Utc>,
-    #[schema(value_type = Object)]
-    pub delivery: serde_json::Value,
+    pub delivery: DeliveryResponse,
     pub items: Vec<OrderItemResponse>,
     pub seller_orders: Vec<SellerOrderResponse>,
     pub created_at: DateTime<Utc>,
@@ -238,7 +270,7 @@ pub fn order_response(o: &Order) -> OrderResponse {
         external_ref: o.external_ref.clone(),
         total_fen: o.total.0,
         expires_at: o.expires_at,
-        delivery: serde_json::to_value(&o.delivery).unwrap_or_default(),
+        delivery: DeliveryResponse::from(&o.delivery),
         items: o
             .seller_orders
             .iter()
@@ -380,11 +412,8 @@ pub async fn create_order(
     let created = blocking(move || {
         // Serialised from the struct: fields in their documented order
         // (`id` first), the same text sent now and stored for replays.
-        let render = |o: &Order| {
-            (
-                201u16,
-                serde_json::to_string(&order_response(o)).unwrap_or_default(),
-            )
+        let render = |o: &Order| -> anyhow::Result<(u16, String)> {
+            Ok((201, serde_json::to_string(&order_response(o))?))
         };
         s.orders
             .create(buyer, &input, Some((&key, &hash)), &render, Utc::now())
@@ -406,7 +435,7 @@ pub async fn create_order(
                 .body(body))
         }
         Created::Replayed { status, body } => Ok(HttpResponse::build(
-            StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED),
+            StatusCode::from_u16(status).map_err(ApiError::internal)?,
         )
         .insert_header(("idempotent-replayed", "true"))
         .content_type(actix_web::http::header::ContentType::json())
@@ -702,7 +731,9 @@ async fn sandbox_outcome(
     let pid = PaymentId(id);
     let s = state.clone();
     let payment = blocking(move || s.orders.payment(pid).map_err(order_error)).await?;
-    let (ts, sig, body) = sandbox.notification(&payment, succeeded, Utc::now());
+    let (ts, sig, body) = sandbox
+        .notification(&payment, succeeded, Utc::now())
+        .map_err(ApiError::internal)?;
     let res = state
         .http
         .post(format!("{}/api/v1/payments/notify", state.public_base_url))
@@ -714,7 +745,12 @@ async fn sandbox_outcome(
         .await
         .map_err(ApiError::unavailable)?;
     let status = res.status().as_u16();
-    let notify_body = res.json::<serde_json::Value>().await.unwrap_or_default();
+    // The notify endpoint always answers JSON (a result or a problem); a body
+    // that is not JSON is a failure to report, not a null.
+    let notify_body = res
+        .json::<serde_json::Value>()
+        .await
+        .map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok().json(SandboxResponse {
         payment_id: id,
         notify_status: status,

@@ -27,7 +27,7 @@ pub fn coop_error(e: CoopError) -> ApiError {
         CoopError::Rule { code, message } => {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
         }
-        CoopError::Unknown(e) => ApiError::internal(e),
+        CoopError::Unknown(e) => e.into(),
     }
 }
 

@@ -81,7 +81,7 @@ fn partner_error(e: PartnerError) -> ApiError {
     match e {
         PartnerError::Validation(v) => ApiError::validation(v),
         PartnerError::NotFound => ApiError::not_found(),
-        PartnerError::Unknown(e) => ApiError::internal(e),
+        PartnerError::Unknown(e) => e.into(),
     }
 }
 
@@ -130,7 +130,7 @@ pub async fn list_partners(
     state: web::Data<AppState>,
     _admin: PlatformAdmin,
 ) -> Result<HttpResponse, ApiError> {
-    let all = blocking(move || state.identity.partners.list().map_err(ApiError::internal)).await?;
+    let all = blocking(move || state.identity.partners.list().map_err(ApiError::from)).await?;
     Ok(HttpResponse::Ok().json(Page {
         items: all
             .into_iter()
@@ -159,8 +159,7 @@ pub async fn get_partner(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = PartnerId(id.into_inner());
-    let found =
-        blocking(move || state.identity.partners.find(id).map_err(ApiError::internal)).await?;
+    let found = blocking(move || state.identity.partners.find(id).map_err(ApiError::from)).await?;
     Ok(HttpResponse::Ok().json(PartnerResponse::from(
         found.ok_or_else(ApiError::not_found)?,
     )))

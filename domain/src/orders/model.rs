@@ -389,6 +389,58 @@ pub struct OrderEvent {
     pub occurred_at: DateTime<Utc>,
 }
 
+/// The complete order as it will be stored, built from a priced new order:
+/// ids (generated here, up front), one seller order per seller with its
+/// subtotal and commission (each line's commission rounded on its own, see
+/// [`Fen::apply_basis_points`]), items and pickup codes. The repository
+/// stores exactly this; the response is rendered from it before the write.
+pub fn build_order(new: &super::ports::NewOrder) -> Order {
+    let sellers = new
+        .priced
+        .sellers
+        .iter()
+        .zip(&new.pickup_codes)
+        .map(|((seller, items), code)| {
+            let id = SellerOrderId::new();
+            SellerOrder {
+                id,
+                order_id: new.id,
+                seller_id: *seller,
+                status: SellerOrderStatus::PendingPayment,
+                subtotal: Fen(items.iter().map(|i| i.line_total.0).sum()),
+                commission: Fen(items
+                    .iter()
+                    .map(|i| i.line_total.apply_basis_points(i.commission_bp).0)
+                    .sum()),
+                carrier: None,
+                tracking_no: None,
+                pickup_code: code.clone(),
+                items: items
+                    .iter()
+                    .map(|i| OrderItem {
+                        id: uuid::Uuid::now_v7(),
+                        seller_order_id: id,
+                        item: i.clone(),
+                    })
+                    .collect(),
+                updated_at: new.created_at,
+            }
+        })
+        .collect();
+    Order {
+        id: new.id,
+        number: new.number.clone(),
+        buyer: new.buyer,
+        external_ref: new.external_ref.clone(),
+        status: OrderStatus::PendingPayment,
+        total: new.priced.total,
+        delivery: new.delivery.clone(),
+        expires_at: new.expires_at,
+        created_at: new.created_at,
+        seller_orders: sellers,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

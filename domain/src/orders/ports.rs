@@ -27,8 +27,8 @@ pub struct NewOrder {
 
 #[derive(Debug)]
 pub enum CreateOutcome {
-    /// The order and the response body (JSON text) `render` made for it.
-    Created(Box<Order>, String),
+    /// Written, with the response stored under the Idempotency-Key.
+    Created,
     /// Not enough stock for this listing; nothing was written.
     OutOfStock(ListingId),
     /// The listing stopped being buyable; nothing was written.
@@ -69,8 +69,9 @@ pub enum IdemBegin {
 }
 
 /// Renders the response to a new order: its status and JSON text, sent as
-/// is and stored with the completed idempotency key.
-pub type Render<'a> = &'a dyn Fn(&Order) -> (u16, String);
+/// is and stored with the completed idempotency key. A body that cannot be
+/// rendered fails the request before anything is written.
+pub type Render<'a> = &'a dyn Fn(&Order) -> Result<(u16, String), Unknown>;
 
 #[derive(Debug)]
 pub enum SellerTransition {
@@ -126,13 +127,15 @@ pub trait OrderRepository: Send + Sync {
     /// holding it → `KeyTaken(InFlight)`; completed meanwhile → `KeyTaken`
     /// with the replay or mismatch), takes stock with one conditional update
     /// per listing (in id order), writes the order, its seller orders, items
-    /// and first event, and stores `render`'s response with the key. On any
-    /// outcome but `Created` nothing is written.
+    /// and first event exactly as `order` (built by [`super::build_order`])
+    /// has them, and stores `response` (status, JSON text) with the key. On
+    /// any outcome but `Created` nothing is written.
     fn create(
         &self,
         new: &NewOrder,
+        order: &Order,
         idem: Option<IdemClaim<'_>>,
-        render: Render<'_>,
+        response: (u16, &str),
     ) -> Result<CreateOutcome, Unknown>;
     fn find(&self, id: OrderId) -> Result<Option<Order>, Unknown>;
     fn list_for_buyer(

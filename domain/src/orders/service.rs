@@ -246,8 +246,10 @@ impl OrderService {
             created_at: now,
             pickup_codes,
         };
-        match self.orders.create(&new, idem, render)? {
-            CreateOutcome::Created(o, body) => Ok(Created::New(o, body)),
+        let order = build_order(&new);
+        let (status, body) = render(&order)?;
+        match self.orders.create(&new, &order, idem, (status, &body))? {
+            CreateOutcome::Created => Ok(Created::New(Box::new(order), body)),
             CreateOutcome::OutOfStock(id) => Err(OrderError::OutOfStock(id)),
             CreateOutcome::Unavailable(id) => Err(OrderError::Unavailable(id)),
             CreateOutcome::DuplicateExternalRef => Err(OrderError::DuplicateExternalRef),
