@@ -166,6 +166,14 @@ impl ApiError {
         e
     }
 
+    /// A body that is JSON but not of the expected shape: 422, naming what
+    /// serde found wrong (without its line/column noise).
+    pub fn body_shape(e: &serde_json::Error) -> Self {
+        let mut errors = ValidationErrors::new();
+        errors.add("body", strip_position(&e.to_string()));
+        Self::validation(errors)
+    }
+
     pub fn rate_limited(retry_after_secs: u64) -> Self {
         let secs = retry_after_secs.max(1);
         let mut e = Self::new(
@@ -305,11 +313,7 @@ pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error
             "unsupported_media_type",
             "expected Content-Type: application/json",
         ),
-        JsonPayloadError::Deserialize(e) if e.is_data() => {
-            let mut errors = ValidationErrors::new();
-            errors.add("body", strip_position(&e.to_string()));
-            ApiError::validation(errors)
-        }
+        JsonPayloadError::Deserialize(e) if e.is_data() => ApiError::body_shape(e),
         JsonPayloadError::Deserialize(e) => ApiError::bad_request(
             "malformed_json",
             format!("request body is not valid JSON: {}", e),

@@ -33,38 +33,39 @@ impl RouteTable {
         Self(routes)
     }
 
-    /// Methods served for `path` by routes without parameters (`/listings/hot`),
-    /// if any matches: such a path is never a parameter of a sibling route
-    /// (`/listings/{id}`) under another method.
-    pub fn allowed_static(&self, path: &str) -> Option<Vec<&'static str>> {
-        let mut found: Vec<&'static str> = Vec::new();
-        for (def, methods) in &self.0 {
-            if def.pattern().is_some_and(|p| !p.contains('{')) && def.is_match(path) {
-                found.extend(methods.iter().copied());
-            }
-        }
-        (!found.is_empty()).then(|| {
-            found.sort_unstable();
-            found.dedup();
-            found
-        })
+    /// Methods served for `path` by its most specific routes: those with
+    /// the most fixed segments among the routes that match it. A fixed
+    /// segment beats a parameter, so `/listings/hot` answers for its path
+    /// alone and the methods of `/listings/{id}` do not apply to it.
+    pub fn allowed_most_specific(&self, path: &str) -> Option<Vec<&'static str>> {
+        let fixed = |def: &ResourceDef| {
+            def.pattern().map_or(0, |p| {
+                p.split('/')
+                    .filter(|s| !s.is_empty() && !s.contains('{'))
+                    .count()
+            })
+        };
+        let matching: Vec<_> = self
+            .0
+            .iter()
+            .filter(|(def, _)| def.is_match(path))
+            .collect();
+        let best = matching.iter().map(|(def, _)| fixed(def)).max()?;
+        let mut found: Vec<&'static str> = matching
+            .iter()
+            .filter(|(def, _)| fixed(def) == best)
+            .flat_map(|(_, methods)| methods.iter().copied())
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        Some(found)
     }
 
-    /// Methods served for `path`, if any route matches it.
+    /// Methods served for `path`, if any route matches it. A fixed route
+    /// (`/listings/hot`) answers for its path alone: the methods of a sibling
+    /// with a parameter (`/listings/{id}`) do not apply to it.
     pub fn allowed(&self, path: &str) -> Option<Vec<&'static str>> {
-        let mut found: Vec<&'static str> = Vec::new();
-        for (def, methods) in &self.0 {
-            if def.is_match(path) {
-                found.extend(methods.iter().copied());
-            }
-        }
-        if found.is_empty() {
-            None
-        } else {
-            found.sort_unstable();
-            found.dedup();
-            Some(found)
-        }
+        self.allowed_most_specific(path)
     }
 }
 
@@ -87,7 +88,7 @@ pub fn method_not_allowed(req: &HttpRequest, methods: &[&str]) -> ApiError {
 /// path exists, rather than a complaint about the parameter.
 pub fn wrong_method_on_fixed_path(req: &HttpRequest) -> Option<ApiError> {
     let table = req.app_data::<web::Data<RouteTable>>()?;
-    let methods = table.allowed_static(req.path())?;
+    let methods = table.allowed_most_specific(req.path())?;
     (!methods.contains(&req.method().as_str())).then(|| method_not_allowed(req, &methods))
 }
 

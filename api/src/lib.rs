@@ -4,8 +4,10 @@
 
 pub mod auth;
 pub mod config;
+pub mod contract;
 pub mod cors;
 pub mod error;
+pub mod extract;
 pub mod fallback;
 pub mod middleware;
 pub mod openapi;

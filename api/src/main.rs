@@ -17,8 +17,16 @@ fn main() -> ExitCode {
         .nth(1)
         .unwrap_or_else(|| "serve".to_owned());
     if command == "openapi" {
-        print!("{}", api::openapi::document_json());
-        return ExitCode::SUCCESS;
+        return match api::openapi::document_json() {
+            Ok(json) => {
+                print!("{json}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("cannot render the OpenAPI document: {e}");
+                ExitCode::FAILURE
+            }
+        };
     }
     let settings = match Settings::from_env() {
         Ok(s) => s,

@@ -70,11 +70,18 @@ pub fn document() -> utoipa::openapi::OpenApi {
     api
 }
 
+/// The document as served and committed: [`document`] with the patterns of
+/// formats and the links of the main flows added to its JSON.
+pub fn document_value() -> Result<serde_json::Value, serde_json::Error> {
+    let mut doc = serde_json::to_value(document())?;
+    crate::openapi_shared::add_format_patterns(&mut doc);
+    crate::openapi_shared::add_links(&mut doc);
+    Ok(doc)
+}
+
 /// The document as committed in `openapi/openapi.json`.
-pub fn document_json() -> String {
-    let mut json = document()
-        .to_pretty_json()
-        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+pub fn document_json() -> Result<String, serde_json::Error> {
+    let mut json = serde_json::to_string_pretty(&document_value()?)?;
     json.push('\n');
-    json
+    Ok(json)
 }

@@ -205,7 +205,7 @@ fn serve(state: web::Data<AppState>, listener: TcpListener) -> anyhow::Result<Se
     let shutdown = settings.shutdown_timeout.as_secs();
     let doc = crate::openapi::document();
     let routes = web::Data::new(RouteTable::from_doc(&doc));
-    let served_doc = doc.clone();
+    let served_doc = crate::openapi::document_value()?;
     let origins = settings.cors_allowed_origins.clone();
     let server = HttpServer::new(move || {
         // The routes are registered here; their documentation (the same
@@ -230,7 +230,10 @@ fn serve(state: web::Data<AppState>, listener: TcpListener) -> anyhow::Result<Se
             .app_data(web::PayloadConfig::new(body_limit))
             .app_data(web::PathConfig::default().error_handler(path_error))
             .app_data(web::QueryConfig::default().error_handler(query_error))
-            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", served_doc.clone()))
+            .service(
+                SwaggerUi::new("/docs/{_:.*}")
+                    .external_urls_from_iter_unchecked([("/openapi.json", served_doc.clone())]),
+            )
             .default_service(web::to(no_route))
             .wrap(from_fn({
                 let policy = crate::cors::CorsPolicy::new(&origins);

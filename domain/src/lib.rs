@@ -10,3 +10,4 @@ pub mod money;
 pub mod orders;
 pub mod region;
 pub mod validation;
+pub mod wire;

@@ -406,6 +406,66 @@ fn restock(conn: &mut PgConnection, items: &[(Uuid, i32)]) -> QueryResult<Vec<Li
     Ok(per_listing.into_keys().map(ListingId).collect())
 }
 
+/// Writes what [`decide_seller_change`] decided, nothing more: the status
+/// and its event, shipping, delivery time, the restock of a refund, and the
+/// order's roll-up with its event. Returns the listings restocked.
+fn write_seller_change(
+    conn: &mut PgConnection,
+    id: SellerOrderId,
+    order_id: Uuid,
+    change: &SellerChange,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<ListingId>> {
+    let target = seller_orders::table.find(id.0);
+    diesel::update(target)
+        .set(seller_orders::status.eq(change.to.as_str()))
+        .execute(conn)?;
+    if let Some((carrier, tracking_no)) = &change.shipping {
+        diesel::update(target)
+            .set((
+                seller_orders::carrier.eq(carrier),
+                seller_orders::tracking_no.eq(tracking_no),
+            ))
+            .execute(conn)?;
+    }
+    if let Some(at) = change.delivered_at {
+        diesel::update(target)
+            .set(seller_orders::delivered_at.eq(at))
+            .execute(conn)?;
+    }
+    event(
+        conn,
+        order_id,
+        Some(id.0),
+        Some(change.from.as_str()),
+        change.to.as_str(),
+        actor,
+        now,
+    )?;
+    let restock_items: Vec<(Uuid, i32)> = change.restock.iter().map(|(l, q)| (l.0, *q)).collect();
+    let restocked = if restock_items.is_empty() {
+        Vec::new()
+    } else {
+        restock(conn, &restock_items)?
+    };
+    if let Some((from, to)) = change.order_status {
+        diesel::update(orders::table.find(order_id))
+            .set(orders::status.eq(to.as_str()))
+            .execute(conn)?;
+        event(
+            conn,
+            order_id,
+            None,
+            Some(from.as_str()),
+            to.as_str(),
+            actor,
+            now,
+        )?;
+    }
+    Ok(restocked)
+}
+
 /// Writes a whole order with one call of `place_order` (migration
 /// 2026-11-24-000005): the stock update of every listing, the order, its
 /// first event, seller orders, items, and the completion of the idempotency
@@ -596,7 +656,12 @@ impl OrderRepository for PgOrderRepository {
                         // Two multi-listing orders locked rows in opposite orders:
                         // Postgres aborted one; it is safe to run it again.
                         _ if message.contains("deadlock detected") && attempt < 3 => continue,
-                        _ => return Err(anyhow::anyhow!("writing order: {message}")),
+                        // Keep the typed error: a lost connection must still
+                        // read as one (503), not as a bug (500).
+                        _ => {
+                            return Err(anyhow::Error::from(DieselError::DatabaseError(kind, info))
+                                .context("writing order"))
+                        }
                     }
                 }
                 Err(e) => return Err(e.into()),
@@ -744,8 +809,7 @@ impl OrderRepository for PgOrderRepository {
     fn transition(
         &self,
         id: SellerOrderId,
-        action: &SellerAction,
-        pickup_code: Option<&str>,
+        decide: DecideSeller<'_>,
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<SellerTransition, Unknown> {
@@ -765,83 +829,36 @@ impl OrderRepository for PgOrderRepository {
                 .select(orders::status)
                 .for_update()
                 .first(conn)?;
-            let (from, code): (String, Option<String>) = seller_orders::table
+            let (status, pickup_code): (String, Option<String>) = seller_orders::table
                 .find(id.0)
                 .select((seller_orders::status, seller_orders::pickup_code))
                 .for_update()
                 .first(conn)?;
-            let from: SellerOrderStatus = from.parse().map_err(bad)?;
-            let to = match seller_transition(from, action) {
-                Ok(to) => to,
-                Err((from, name)) => return Ok(SellerTransition::Invalid(from, name)),
-            };
-            if matches!(action, SellerAction::PickedUp)
-                && (code.is_none() || code.as_deref() != pickup_code)
-            {
-                return Ok(SellerTransition::WrongPickupCode);
-            }
-            let target = seller_orders::table.find(id.0);
-            diesel::update(target)
-                .set(seller_orders::status.eq(to.as_str()))
-                .execute(conn)?;
-            if let SellerAction::Ship {
-                carrier,
-                tracking_no,
-            } = action
-            {
-                diesel::update(target)
-                    .set((
-                        seller_orders::carrier.eq(carrier.trim()),
-                        seller_orders::tracking_no.eq(tracking_no.trim()),
-                    ))
-                    .execute(conn)?;
-            }
-            if to == SellerOrderStatus::Delivered {
-                diesel::update(target)
-                    .set(seller_orders::delivered_at.eq(now))
-                    .execute(conn)?;
-            }
-            event(
-                conn,
-                order_id,
-                Some(id.0),
-                Some(from.as_str()),
-                to.as_str(),
-                actor,
-                now,
-            )?;
-            let mut restocked = Vec::new();
-            if to == SellerOrderStatus::Refunded {
-                let items: Vec<(Uuid, i32)> = order_items::table
-                    .filter(order_items::seller_order_id.eq(id.0))
-                    .select((order_items::listing_id, order_items::quantity))
-                    .load(conn)?;
-                restocked = restock(conn, &items)?;
-            }
-            let statuses: Vec<String> = seller_orders::table
+            let siblings: Vec<String> = seller_orders::table
                 .filter(seller_orders::order_id.eq(order_id))
+                .filter(seller_orders::id.ne(id.0))
                 .select(seller_orders::status)
                 .load(conn)?;
-            let statuses: Vec<SellerOrderStatus> = statuses
-                .iter()
-                .map(|s| s.parse().map_err(bad))
-                .collect::<Result<_, _>>()?;
-            let current: OrderStatus = order_status.parse().map_err(bad)?;
-            let next = order_status_after(&statuses, current);
-            if next != current {
-                diesel::update(orders::table.find(order_id))
-                    .set(orders::status.eq(next.as_str()))
-                    .execute(conn)?;
-                event(
-                    conn,
-                    order_id,
-                    None,
-                    Some(current.as_str()),
-                    next.as_str(),
-                    actor,
-                    now,
-                )?;
-            }
+            let items: Vec<(Uuid, i32)> = order_items::table
+                .filter(order_items::seller_order_id.eq(id.0))
+                .select((order_items::listing_id, order_items::quantity))
+                .load(conn)?;
+            let state = SellerOrderForUpdate {
+                order_id: OrderId(order_id),
+                order_status: order_status.parse().map_err(bad)?,
+                status: status.parse().map_err(bad)?,
+                pickup_code,
+                siblings: siblings
+                    .iter()
+                    .map(|s| s.parse().map_err(bad))
+                    .collect::<Result<_, _>>()?,
+                items: items.iter().map(|(l, q)| (ListingId(*l), *q)).collect(),
+            };
+            let change = match decide(&state) {
+                Ok(c) => c,
+                Err(refusal) => return Ok(SellerTransition::Refused(refusal)),
+            };
+            let restocked = write_seller_change(conn, id, order_id, &change, actor, now)?;
             let rows = seller_orders::table
                 .find(id.0)
                 .select(SellerOrderRow::as_select())
@@ -851,7 +868,7 @@ impl OrderRepository for PgOrderRepository {
                 .ok_or(DieselError::NotFound)?;
             Ok(SellerTransition::Done {
                 seller_order: Box::new(so),
-                order_status: next,
+                order_status: change.order_status.map_or(state.order_status, |(_, to)| to),
                 restocked,
             })
         })?)

@@ -210,7 +210,16 @@ async fn postgres_restart_under_order_load_answers_503_then_recovers() {
         .keys()
         .filter(|s| ![201, 503].contains(*s))
         .collect();
-    assert!(unexpected.is_empty(), "only 201 and 503: {:?}", t.statuses);
+    let internal: Vec<String> = coopmart_tests::logs::text()
+        .lines()
+        .filter(|l| l.contains("internal error"))
+        .map(str::to_owned)
+        .collect();
+    assert!(
+        unexpected.is_empty(),
+        "only 201 and 503: {:?}; internal errors logged: {internal:#?}",
+        t.statuses
+    );
     assert!(
         t.codes.keys().all(|c| c == "database_unavailable"),
         "{:?}",

@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::PlatformAdmin;
+use crate::contract;
 use crate::error::{ApiError, Problem};
 use crate::pagination::{self, Page};
 use crate::state::AppState;
@@ -18,8 +19,9 @@ pub struct AuditParams {
     /// e.g. `auth.login_failed`, `auth.token_family_revoked`, `partner.created`
     pub action: Option<String>,
     pub actor_id: Option<Uuid>,
+    #[param(schema_with = contract::cursor)]
     pub cursor: Option<String>,
-    /// 1–200, default 50
+    #[param(schema_with = contract::limit)]
     pub limit: Option<i64>,
 }
 

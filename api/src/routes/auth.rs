@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::{AuthUser, Meta};
+use crate::contract;
 use crate::error::{ApiError, Problem};
+use crate::extract::Json;
 use crate::state::AppState;
 use crate::telemetry::blocking;
 
@@ -83,7 +85,7 @@ async fn limit_ip(state: &AppState, endpoint: &str, meta: &Meta) -> Result<(), A
 pub async fn register(
     state: web::Data<AppState>,
     meta: Meta,
-    body: web::Json<RegisterRequest>,
+    body: Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     limit_ip(&state, "register", &meta).await?;
     let body = body.into_inner();
@@ -114,6 +116,7 @@ pub async fn register(
 #[derive(Deserialize, ToSchema, Default)]
 pub struct TokenRequest {
     /// `password`, `refresh_token` or `client_credentials`.
+    #[schema(schema_with = contract::grant_type)]
     pub grant_type: String,
     /// E-mail or phone (password grant).
     pub username: Option<String>,
@@ -211,10 +214,14 @@ fn parse_token_request(req: &HttpRequest, body: &[u8]) -> Result<TokenRequest, A
 /// and also carry `error` / `error_description` for OAuth2 client libraries.
 #[utoipa::path(
     tag = "identity",
-    request_body(content(
-        (TokenRequest = "application/x-www-form-urlencoded"),
-        (TokenRequest = "application/json"),
-    )),
+    // One documented content type, the one RFC 6749 names: generated clients
+    // (openapi-python-client 0.29) cannot express a body of two types. A JSON
+    // body with the same fields is accepted as well.
+    request_body(
+        content = TokenRequest,
+        content_type = "application/x-www-form-urlencoded",
+        description = "Form fields (RFC 6749); a JSON object with the same fields is accepted too"
+    ),
     responses(
         (status = 200, description = "Tokens issued", body = TokenResponse),
         (status = 400, description = "`invalid_request`, `invalid_grant`, `invalid_scope`, `unsupported_grant_type`", body = Problem, content_type = "application/problem+json"),
@@ -294,10 +301,11 @@ pub struct RevokeRequest {
 /// (RFC 7009: unknown tokens also answer 200).
 #[utoipa::path(
     tag = "identity",
-    request_body(content(
-        (RevokeRequest = "application/x-www-form-urlencoded"),
-        (RevokeRequest = "application/json"),
-    )),
+    request_body(
+        content = RevokeRequest,
+        content_type = "application/x-www-form-urlencoded",
+        description = "Form fields (RFC 7009); a JSON object with the same fields is accepted too"
+    ),
     responses(
         (status = 200, description = "Revoked (or unknown)"),
         (status = 400, description = "`invalid_request`", body = Problem, content_type = "application/problem+json"),

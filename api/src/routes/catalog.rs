@@ -20,7 +20,9 @@ use uuid::Uuid;
 
 use super::organizations::{double_option, viewer, OrganizationResponse};
 use crate::auth::{AuthUser, CatalogRead, OptionalUser, PartnerWith};
+use crate::contract;
 use crate::error::{ApiError, Problem};
+use crate::extract::Json;
 use crate::pagination::{self, Page};
 use crate::state::AppState;
 use crate::telemetry::blocking;
@@ -399,7 +401,7 @@ async fn written(
 pub async fn create_listing(
     state: web::Data<AppState>,
     user: AuthUser,
-    body: web::Json<ListingBody>,
+    body: Json<ListingBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let Some(seller) = body.seller_id else {
@@ -420,23 +422,31 @@ pub async fn create_listing(
 
 #[derive(Deserialize, IntoParams)]
 pub struct SearchQueryParams {
-    /// Words of the title or variety (Chinese works: 甜瓜, 羊角蜜).
+    /// Words of the title or variety (Chinese works: 甜瓜, 羊角蜜); at most 50 characters.
+    #[param(schema_with = contract::search_text)]
     pub q: Option<String>,
     /// Category id; sub-categories are included.
     pub category: Option<Uuid>,
     /// Origin GB/T 2260 prefix (`22`, `2201`, `220106`).
+    #[param(schema_with = contract::region_prefix)]
     pub region_code: Option<String>,
-    /// `pollution_free`, `green`, `organic`, `geographic_indication`
+    #[param(schema_with = contract::one_of::<domain::catalog::CertKind>)]
     pub certification: Option<String>,
+    #[param(schema_with = contract::one_of::<domain::catalog::Grade>)]
     pub grade: Option<String>,
+    /// At most `max_price_fen` when both are given.
     pub min_price_fen: Option<i64>,
     pub max_price_fen: Option<i64>,
+    #[param(schema_with = contract::one_of::<domain::catalog::SaleMode>)]
     pub sale_mode: Option<String>,
     pub seller_id: Option<Uuid>,
     /// `newest` (default), `price_asc`, `price_desc`, `popular`
+    #[param(schema_with = contract::one_of::<Sort>)]
     pub sort: Option<String>,
+    /// `next_cursor` of the previous page, with the same `sort`.
+    #[param(schema_with = contract::cursor)]
     pub cursor: Option<String>,
-    /// 1–200, default 50
+    #[param(schema_with = contract::limit)]
     pub limit: Option<i64>,
 }
 
@@ -551,6 +561,7 @@ pub async fn search_listings(
 #[derive(Deserialize, IntoParams)]
 pub struct HotParams {
     /// Origin GB/T 2260 prefix; all regions when absent.
+    #[param(schema_with = contract::region_prefix)]
     pub region_code: Option<String>,
 }
 
@@ -568,7 +579,9 @@ pub async fn hot_listings(
     state: web::Data<AppState>,
     params: web::Query<HotParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let region = params.into_inner().region_code.unwrap_or_default();
+    let region = params.into_inner().region_code;
+    domain::catalog::check_hot_region(region.as_deref())?;
+    let region = region.unwrap_or_default();
     let fill_key = match state.listing_cache.hot(&region).await {
         Ok(bytes) => {
             return Ok(HttpResponse::Ok()
@@ -673,7 +686,7 @@ pub async fn update_listing(
     req: HttpRequest,
     user: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<ListingBody>,
+    body: Json<ListingBody>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ListingId(id.into_inner());
     let expected = if_match(&req)?;
@@ -814,8 +827,9 @@ pub async fn storefront(
 
 #[derive(Deserialize, IntoParams)]
 pub struct ChangesParams {
+    #[param(schema_with = contract::cursor)]
     pub cursor: Option<String>,
-    /// 1–1000, default 500
+    #[param(schema_with = contract::feed_limit)]
     pub limit: Option<i64>,
 }
 

@@ -11,7 +11,9 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::{AuthUser, Meta};
+use crate::contract;
 use crate::error::{ApiError, Problem};
+use crate::extract::Json;
 use crate::pagination::{self, Page};
 use crate::state::AppState;
 use crate::telemetry::blocking;
@@ -118,12 +120,15 @@ impl From<Organization> for OrganizationResponse {
 
 #[derive(Deserialize, IntoParams)]
 pub struct OrganizationParams {
+    #[param(schema_with = contract::one_of::<domain::coop::OrgKind>)]
     pub kind: Option<String>,
     /// GB/T 2260 prefix: `22` (province), `2201` (city), `220106` (county) …
+    #[param(schema_with = contract::region_prefix)]
     pub region_code: Option<String>,
     pub parent_id: Option<Uuid>,
+    #[param(schema_with = contract::cursor)]
     pub cursor: Option<String>,
-    /// 1–200, default 50
+    #[param(schema_with = contract::limit)]
     pub limit: Option<i64>,
 }
 
@@ -147,7 +152,7 @@ pub async fn create_organization(
     state: web::Data<AppState>,
     user: AuthUser,
     meta: Meta,
-    body: web::Json<CreateOrganizationRequest>,
+    body: Json<CreateOrganizationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     let input = CreateOrgInput {
@@ -250,7 +255,7 @@ pub async fn update_organization(
     user: AuthUser,
     meta: Meta,
     id: web::Path<Uuid>,
-    body: web::Json<UpdateOrganizationRequest>,
+    body: Json<UpdateOrganizationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = OrgId(id.into_inner());
     let b = body.into_inner();
@@ -332,6 +337,7 @@ pub struct AddStaffRequest {
     /// … or by e-mail.
     pub email: Option<String>,
     /// `admin` or `clerk`
+    #[schema(schema_with = contract::one_of::<domain::coop::StaffRole>)]
     pub role: String,
 }
 
@@ -389,7 +395,7 @@ pub async fn add_staff(
     user: AuthUser,
     meta: Meta,
     id: web::Path<Uuid>,
-    body: web::Json<AddStaffRequest>,
+    body: Json<AddStaffRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = OrgId(id.into_inner());
     let b = body.into_inner();
@@ -430,7 +436,7 @@ pub async fn remove_staff(
     user: AuthUser,
     meta: Meta,
     id: web::Path<Uuid>,
-    body: web::Json<RemoveStaffRequest>,
+    body: Json<RemoveStaffRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = OrgId(id.into_inner());
     let target = UserId(body.user_id);

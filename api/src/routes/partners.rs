@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::auth::{Meta, PlatformAdmin};
 use crate::error::{ApiError, Problem};
+use crate::extract::Json;
 use crate::pagination::Page;
 use crate::state::AppState;
 use crate::telemetry::blocking;
@@ -102,7 +103,7 @@ pub async fn create_partner(
     state: web::Data<AppState>,
     admin: PlatformAdmin,
     meta: Meta,
-    body: web::Json<CreatePartnerRequest>,
+    body: Json<CreatePartnerRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let created = blocking(move || {
@@ -215,7 +216,7 @@ pub async fn update_partner(
     admin: PlatformAdmin,
     meta: Meta,
     id: web::Path<Uuid>,
-    body: web::Json<UpdatePartnerRequest>,
+    body: Json<UpdatePartnerRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = PartnerId(id.into_inner());
     let body = body.into_inner();

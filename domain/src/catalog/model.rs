@@ -1,7 +1,6 @@
 //! Listing value objects, validation and the status state machine.
 
-use std::fmt;
-use std::str::FromStr;
+use crate::wire_enum;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -20,36 +19,6 @@ typed_id!(
     /// A catalog category.
     CategoryId
 );
-
-macro_rules! wire_enum {
-    ($name:ident { $($variant:ident => $s:literal),+ $(,)? }) => {
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $s),+ }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
-                match s {
-                    $($s => Ok($name::$variant),)+
-                    _ => Err(format!("must be one of: {}", [$($s),+].join(", "))),
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
 
 wire_enum!(Grade { Premium => "premium", Grade1 => "grade_1", Grade2 => "grade_2", Ungraded => "ungraded" });
 wire_enum!(Storage { Ambient => "ambient", Chilled => "chilled", Frozen => "frozen" });

@@ -17,28 +17,17 @@ pub struct Category {
     pub name: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sort {
-    /// Newest first (default).
-    Newest,
-    PriceAsc,
-    PriceDesc,
-    /// Most sold first.
-    Popular,
-}
-
-impl std::str::FromStr for Sort {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "newest" => Ok(Sort::Newest),
-            "price_asc" => Ok(Sort::PriceAsc),
-            "price_desc" => Ok(Sort::PriceDesc),
-            "popular" => Ok(Sort::Popular),
-            _ => Err("must be one of: newest, price_asc, price_desc, popular".into()),
-        }
+crate::wire_enum!(
+    /// How search results are ordered.
+    Sort {
+        /// Newest first (default).
+        Newest => "newest",
+        PriceAsc => "price_asc",
+        PriceDesc => "price_desc",
+        /// Most sold first.
+        Popular => "popular",
     }
-}
+);
 
 /// Keyset position: the sort key of the last row seen and its id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

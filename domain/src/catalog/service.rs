@@ -79,6 +79,18 @@ pub fn sort_key(sort: Sort, l: &Listing) -> i64 {
     }
 }
 
+/// The region of a hot list: absent (all regions) or a GB/T 2260 prefix.
+/// Checked before any cached list is served.
+pub fn check_hot_region(region_code: Option<&str>) -> Result<(), ValidationErrors> {
+    if region_code.is_some_and(|r| !is_valid_prefix(r)) {
+        return Err(ValidationErrors::single(
+            "region_code",
+            "must be a prefix of digits",
+        ));
+    }
+    Ok(())
+}
+
 impl CatalogService {
     fn is_staff(&self, org: OrgId, viewer: Option<&Viewer>) -> Result<bool, CatalogError> {
         match viewer {
@@ -217,16 +229,14 @@ impl CatalogService {
 
     pub fn search(&self, p: &SearchParams) -> Result<Vec<Listing>, CatalogError> {
         let mut e = ValidationErrors::new();
+        if p.q.as_deref().is_some_and(|q| q.chars().count() > 50) {
+            e.add("q", "must be at most 50 characters");
+        }
         let text =
             p.q.as_deref()
                 .map(str::trim)
                 .filter(|q| !q.is_empty())
-                .map(|q| {
-                    if q.chars().count() > 50 {
-                        e.add("q", "must be at most 50 characters");
-                    }
-                    (query_terms(q), q.to_owned())
-                });
+                .map(|q| (query_terms(q), q.to_owned()));
         if let Some(r) = &p.region_code {
             if !is_valid_prefix(r) {
                 e.add(
@@ -280,11 +290,7 @@ impl CatalogService {
     }
 
     pub fn hot(&self, region_code: Option<&str>, limit: i64) -> Result<Vec<Listing>, CatalogError> {
-        if region_code.is_some_and(|r| !is_valid_prefix(r)) {
-            return Err(
-                ValidationErrors::single("region_code", "must be a prefix of digits").into(),
-            );
-        }
+        check_hot_region(region_code)?;
         Ok(self.listings.hot(region_code, limit)?)
     }
 

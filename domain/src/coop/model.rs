@@ -1,7 +1,6 @@
 //! Cooperative value objects and entities.
 
-use std::fmt;
-use std::str::FromStr;
+use crate::wire_enum;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -24,42 +23,7 @@ typed_id!(
     ApplicationId
 );
 
-macro_rules! string_enum {
-    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident => $s:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($(#[$vm])* $variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $s),+ }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
-                match s {
-                    $($s => Ok($name::$variant),)+
-                    _ => Err(format!(
-                        "must be one of: {}",
-                        [$($s),+].join(", ")
-                    )),
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-string_enum!(
+wire_enum!(
     /// The kinds of organization in the glossary.
     OrgKind {
         SupplyMarketingCoop => "supply_marketing_coop",
@@ -72,14 +36,14 @@ string_enum!(
     }
 );
 
-string_enum!(
+wire_enum!(
     StaffRole {
         Admin => "admin",
         Clerk => "clerk",
     }
 );
 
-string_enum!(
+wire_enum!(
     MemberStatus {
         Active => "active",
         Suspended => "suspended",
@@ -88,7 +52,7 @@ string_enum!(
     }
 );
 
-string_enum!(
+wire_enum!(
     ApplicationStatus {
         Pending => "pending",
         Approved => "approved",
@@ -96,7 +60,7 @@ string_enum!(
     }
 );
 
-string_enum!(
+wire_enum!(
     ContributionForm {
         Cash => "cash",
         InKind => "in_kind",
@@ -105,7 +69,7 @@ string_enum!(
     }
 );
 
-string_enum!(
+wire_enum!(
     /// What additional votes (附加表决权) are allotted by.
     AdditionalVoteBasis {
         None => "none",
@@ -114,7 +78,7 @@ string_enum!(
     }
 );
 
-string_enum!(
+wire_enum!(
     TransactionSource {
         /// Produce delivered to the coop outside the platform.
         OfflineDelivery => "offline_delivery",
@@ -125,7 +89,7 @@ string_enum!(
     }
 );
 
-string_enum!(
+wire_enum!(
     QuantificationKind {
         /// Reserve fund (公积金) quantified to the member.
         Reserve => "reserve",

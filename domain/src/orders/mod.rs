@@ -4,6 +4,12 @@ pub mod model;
 pub mod ports;
 pub mod service;
 
+#[cfg(test)]
+mod memory;
+#[cfg(test)]
+#[allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+mod service_tests;
+
 pub use model::*;
 pub use ports::*;
 pub use service::*;

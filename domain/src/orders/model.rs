@@ -1,5 +1,6 @@
 //! Order entities, pricing and the state machines.
 
+use crate::wire_enum;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -24,37 +25,7 @@ typed_id!(
     PaymentId
 );
 
-macro_rules! status_enum {
-    ($name:ident { $($variant:ident => $s:literal),+ $(,)? }) => {
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $s),+ }
-            }
-        }
-
-        impl std::str::FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
-                match s {
-                    $($s => Ok($name::$variant),)+
-                    _ => Err(format!("must be one of: {}", [$($s),+].join(", "))),
-                }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-status_enum!(OrderStatus {
+wire_enum!(OrderStatus {
     PendingPayment => "pending_payment",
     Paid => "paid",
     Completed => "completed",
@@ -62,7 +33,7 @@ status_enum!(OrderStatus {
     Expired => "expired",
 });
 
-status_enum!(SellerOrderStatus {
+wire_enum!(SellerOrderStatus {
     PendingPayment => "pending_payment",
     Paid => "paid",
     Accepted => "accepted",
@@ -74,7 +45,7 @@ status_enum!(SellerOrderStatus {
     Cancelled => "cancelled",
 });
 
-status_enum!(PaymentStatus {
+wire_enum!(PaymentStatus {
     Pending => "pending",
     Succeeded => "succeeded",
     Failed => "failed",
@@ -331,6 +302,87 @@ pub fn order_status_after(sellers: &[SellerOrderStatus], current: OrderStatus) -
     } else {
         current
     }
+}
+
+/// A seller order loaded (and locked) for a state change, with what the
+/// rules need to know of its order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SellerOrderForUpdate {
+    pub order_id: OrderId,
+    pub order_status: OrderStatus,
+    pub status: SellerOrderStatus,
+    pub pickup_code: Option<String>,
+    /// Statuses of the order's other seller orders.
+    pub siblings: Vec<SellerOrderStatus>,
+    /// Its items: (listing, quantity).
+    pub items: Vec<(ListingId, i32)>,
+}
+
+/// Everything one seller action changes; the repository writes exactly this
+/// (in the transaction that loaded the state).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SellerChange {
+    pub from: SellerOrderStatus,
+    pub to: SellerOrderStatus,
+    /// Ship: carrier and tracking number, trimmed.
+    pub shipping: Option<(String, String)>,
+    /// Deliver / picked up: when.
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// Refund (always before shipping): units that go back to stock.
+    pub restock: Vec<(ListingId, i32)>,
+    /// The order's own status change, once all its seller orders are final.
+    pub order_status: Option<(OrderStatus, OrderStatus)>,
+}
+
+/// Why a seller action was refused; nothing is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SellerRefusal {
+    /// The action is not allowed from this status.
+    Invalid(SellerOrderStatus, &'static str),
+    /// Station pickup: the code shown does not match the order's.
+    WrongPickupCode,
+}
+
+/// The one place a seller action is decided: the state machine
+/// ([`seller_transition`]), the pickup code, what shipping and delivery
+/// record, that a refund returns the items to stock, and the order's
+/// roll-up ([`order_status_after`]).
+pub fn decide_seller_change(
+    s: &SellerOrderForUpdate,
+    action: &SellerAction,
+    pickup_code: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<SellerChange, SellerRefusal> {
+    let to = seller_transition(s.status, action)
+        .map_err(|(from, name)| SellerRefusal::Invalid(from, name))?;
+    if matches!(action, SellerAction::PickedUp)
+        && (s.pickup_code.is_none() || s.pickup_code.as_deref() != pickup_code)
+    {
+        return Err(SellerRefusal::WrongPickupCode);
+    }
+    let shipping = match action {
+        SellerAction::Ship {
+            carrier,
+            tracking_no,
+        } => Some((carrier.trim().to_owned(), tracking_no.trim().to_owned())),
+        _ => None,
+    };
+    let restock = if to == SellerOrderStatus::Refunded {
+        s.items.clone()
+    } else {
+        Vec::new()
+    };
+    let mut all = s.siblings.clone();
+    all.push(to);
+    let next = order_status_after(&all, s.order_status);
+    Ok(SellerChange {
+        from: s.status,
+        to,
+        shipping,
+        delivered_at: (to == SellerOrderStatus::Delivered).then_some(now),
+        restock,
+        order_status: (next != s.order_status).then_some((s.order_status, next)),
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -630,5 +682,137 @@ mod tests {
             order_status_after(&[Completed, Shipped], OrderStatus::Paid),
             OrderStatus::Paid
         );
+    }
+
+    fn loaded(status: SellerOrderStatus, siblings: Vec<SellerOrderStatus>) -> SellerOrderForUpdate {
+        SellerOrderForUpdate {
+            order_id: OrderId::new(),
+            order_status: OrderStatus::Paid,
+            status,
+            pickup_code: Some("123456".into()),
+            siblings,
+            items: vec![(ListingId::new(), 2)],
+        }
+    }
+
+    #[test]
+    fn every_seller_action_from_every_status() {
+        use SellerOrderStatus::*;
+        let ship = SellerAction::Ship {
+            carrier: " 顺丰 ".into(),
+            tracking_no: " SF1 ".into(),
+        };
+        let actions = [
+            SellerAction::Accept,
+            SellerAction::Reject,
+            ship.clone(),
+            SellerAction::Deliver,
+            SellerAction::PickedUp,
+            SellerAction::Complete,
+            SellerAction::Refund,
+        ];
+        let allowed = [
+            (Paid, "accept", Accepted),
+            (Paid, "reject", Rejected),
+            (Accepted, "ship", Shipped),
+            (Shipped, "deliver", Delivered),
+            (Shipped, "pickup", Delivered),
+            (Delivered, "complete", Completed),
+            (Paid, "refund", Refunded),
+            (Accepted, "refund", Refunded),
+            (Rejected, "refund", Refunded),
+        ];
+        let now = Utc::now();
+        for &from in SellerOrderStatus::ALL {
+            for action in &actions {
+                let got = decide_seller_change(&loaded(from, vec![]), action, Some("123456"), now);
+                match allowed
+                    .iter()
+                    .find(|(f, a, _)| *f == from && *a == action.name())
+                {
+                    Some((_, _, to)) => {
+                        let c = got.unwrap_or_else(|e| panic!("{from} {}: {e:?}", action.name()));
+                        assert_eq!((c.from, c.to), (from, *to));
+                    }
+                    None => assert_eq!(
+                        got,
+                        Err(SellerRefusal::Invalid(from, action.name())),
+                        "{from} {}",
+                        action.name()
+                    ),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn ship_records_carrier_and_delivery_its_time() {
+        let now = Utc::now();
+        let ship = SellerAction::Ship {
+            carrier: " 顺丰 ".into(),
+            tracking_no: " SF1 ".into(),
+        };
+        let c = decide_seller_change(
+            &loaded(SellerOrderStatus::Accepted, vec![]),
+            &ship,
+            None,
+            now,
+        );
+        assert_eq!(
+            c.map(|c| c.shipping),
+            Ok(Some(("顺丰".into(), "SF1".into())))
+        );
+        let c = decide_seller_change(
+            &loaded(SellerOrderStatus::Shipped, vec![]),
+            &SellerAction::Deliver,
+            None,
+            now,
+        );
+        assert_eq!(c.map(|c| c.delivered_at), Ok(Some(now)));
+    }
+
+    #[test]
+    fn pickup_needs_the_orders_code() {
+        let now = Utc::now();
+        let s = loaded(SellerOrderStatus::Shipped, vec![]);
+        for wrong in [None, Some(""), Some("654321")] {
+            assert_eq!(
+                decide_seller_change(&s, &SellerAction::PickedUp, wrong, now),
+                Err(SellerRefusal::WrongPickupCode)
+            );
+        }
+        let mut no_code = s.clone();
+        no_code.pickup_code = None;
+        assert_eq!(
+            decide_seller_change(&no_code, &SellerAction::PickedUp, None, now),
+            Err(SellerRefusal::WrongPickupCode),
+            "a home-delivery seller order cannot be picked up"
+        );
+        assert!(decide_seller_change(&s, &SellerAction::PickedUp, Some("123456"), now).is_ok());
+    }
+
+    #[test]
+    fn a_refund_restocks_its_items_and_nothing_else_does() {
+        let now = Utc::now();
+        let s = loaded(SellerOrderStatus::Paid, vec![]);
+        let c = decide_seller_change(&s, &SellerAction::Refund, None, now);
+        assert_eq!(c.map(|c| c.restock), Ok(s.items.clone()));
+        let c = decide_seller_change(&s, &SellerAction::Accept, None, now);
+        assert_eq!(c.map(|c| c.restock), Ok(vec![]));
+    }
+
+    #[test]
+    fn the_order_completes_when_its_last_seller_order_is_final() {
+        use SellerOrderStatus::*;
+        let now = Utc::now();
+        let last = loaded(Delivered, vec![Completed, Refunded]);
+        let c = decide_seller_change(&last, &SellerAction::Complete, None, now);
+        assert_eq!(
+            c.map(|c| c.order_status),
+            Ok(Some((OrderStatus::Paid, OrderStatus::Completed)))
+        );
+        let not_last = loaded(Delivered, vec![Shipped]);
+        let c = decide_seller_change(&not_last, &SellerAction::Complete, None, now);
+        assert_eq!(c.map(|c| c.order_status), Ok(None));
     }
 }

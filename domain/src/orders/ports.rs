@@ -82,10 +82,13 @@ pub enum SellerTransition {
         restocked: Vec<ListingId>,
     },
     NotFound,
-    Invalid(SellerOrderStatus, &'static str),
-    /// Station pickup: the code does not match.
-    WrongPickupCode,
+    /// `decide` refused; nothing was written.
+    Refused(SellerRefusal),
 }
+
+/// Decides a seller action over the loaded state ([`super::decide_seller_change`]).
+pub type DecideSeller<'a> =
+    &'a dyn Fn(&SellerOrderForUpdate) -> Result<SellerChange, SellerRefusal>;
 
 #[derive(Debug)]
 pub enum CancelOutcome {
@@ -168,11 +171,15 @@ pub trait OrderRepository: Send + Sync {
         now: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<(OrderId, Vec<ListingId>)>, Unknown>;
+    /// In one transaction: loads the seller order and what the rules need of
+    /// its order (locking the order, then the seller order: one lock order
+    /// everywhere), asks `decide`, and writes exactly the change it returns —
+    /// status, shipping, delivery time, restock, the order's roll-up — with
+    /// an event per status change by `actor`.
     fn transition(
         &self,
         id: SellerOrderId,
-        action: &SellerAction,
-        pickup_code: Option<&str>,
+        decide: DecideSeller<'_>,
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<SellerTransition, Unknown>;

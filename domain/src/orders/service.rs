@@ -403,11 +403,27 @@ impl OrderService {
                 Ok((*seller_order, restocked))
             }
             SellerTransition::NotFound => Err(OrderError::NotFound),
-            SellerTransition::Invalid(from, action) => Err(OrderError::InvalidTransition(format!(
-                "a {from} seller order cannot {action}"
-            ))),
-            SellerTransition::WrongPickupCode => Err(OrderError::WrongPickupCode),
+            SellerTransition::Refused(SellerRefusal::Invalid(from, action)) => Err(
+                OrderError::InvalidTransition(format!("a {from} seller order cannot {action}")),
+            ),
+            SellerTransition::Refused(SellerRefusal::WrongPickupCode) => {
+                Err(OrderError::WrongPickupCode)
+            }
         }
+    }
+
+    /// Runs `action` on a seller order: the repository loads and locks it,
+    /// [`decide_seller_change`] decides, the repository writes the change.
+    fn act(
+        &self,
+        id: SellerOrderId,
+        action: &SellerAction,
+        pickup_code: Option<&str>,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<SellerTransition, OrderError> {
+        let decide = |s: &SellerOrderForUpdate| decide_seller_change(s, action, pickup_code, now);
+        Ok(self.orders.transition(id, &decide, actor, now)?)
     }
 
     /// Seller staff act on their seller order (accept, reject, ship, deliver,
@@ -434,15 +450,11 @@ impl OrderService {
             }
             e.into_result(())?;
         }
-        let t = self
-            .orders
-            .transition(id, &action, None, &format!("user:{user}"), now)?;
+        let t = self.act(id, &action, None, &format!("user:{user}"), now)?;
         let (so, mut restocked) = self.transitioned(t, now)?;
         // A rejected seller order is refunded at once.
         if so.status == SellerOrderStatus::Rejected {
-            let t = self
-                .orders
-                .transition(id, &SellerAction::Refund, None, "system", now)?;
+            let t = self.act(id, &SellerAction::Refund, None, "system", now)?;
             let (so, more) = self.transitioned(t, now)?;
             restocked.extend(more);
             return Ok((so, restocked));
@@ -470,9 +482,7 @@ impl OrderService {
             ));
         }
         for so in delivered {
-            let t = self
-                .orders
-                .transition(so, &SellerAction::Complete, None, "buyer", now)?;
+            let t = self.act(so, &SellerAction::Complete, None, "buyer", now)?;
             self.transitioned(t, now)?;
         }
         self.get(buyer, id)
@@ -502,7 +512,7 @@ impl OrderService {
         {
             return Err(OrderError::NotFound);
         }
-        let t = self.orders.transition(
+        let t = self.act(
             seller_order,
             &SellerAction::PickedUp,
             Some(code),
@@ -546,9 +556,7 @@ impl OrderService {
             .delivered_before(now - self.auto_complete_after, 100)?;
         let mut done = 0;
         for id in due {
-            let t = self
-                .orders
-                .transition(id, &SellerAction::Complete, None, "system", now)?;
+            let t = self.act(id, &SellerAction::Complete, None, "system", now)?;
             if self.transitioned(t, now).is_ok() {
                 done += 1;
             }

@@ -1,0 +1,292 @@
+//! Seller orders: accept, reject, ship, deliver, refunds; station pickups.
+
+use super::*;
+
+#[derive(Deserialize, IntoParams)]
+pub struct SellerOrderParams {
+    /// The seller organization (its staff only).
+    pub org_id: Uuid,
+    #[param(schema_with = contract::one_of::<domain::orders::SellerOrderStatus>)]
+    pub status: Option<String>,
+    #[param(schema_with = contract::cursor)]
+    pub cursor: Option<String>,
+    #[param(schema_with = contract::limit)]
+    pub limit: Option<i64>,
+}
+
+/// A seller's orders (its staff), newest first.
+#[utoipa::path(
+    tag = "seller orders",
+    security(("bearer" = [])),
+    params(SellerOrderParams),
+    responses(
+        (status = 200, description = "A page of seller orders", body = Page<SellerOrderResponse>),
+        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: not staff of this seller", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/seller-orders")]
+pub async fn list_seller_orders(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    params: web::Query<SellerOrderParams>,
+) -> Result<HttpResponse, ApiError> {
+    let p = params.into_inner();
+    let limit = pagination::limit(p.limit)?;
+    let after = p
+        .cursor
+        .as_deref()
+        .map(pagination::decode_id)
+        .transpose()?
+        .map(SellerOrderId);
+    let rows = blocking(move || {
+        state
+            .orders
+            .seller_orders(
+                user.id,
+                OrgId(p.org_id),
+                p.status.as_deref(),
+                after,
+                limit + 1,
+            )
+            .map_err(order_error)
+    })
+    .await?;
+    let page: Page<SellerOrderResponse> = pagination::page(
+        rows,
+        limit,
+        |s| s.id.0,
+        |s| seller_order_response(&s, false),
+    );
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// One seller order (the seller's staff; others get 404).
+#[utoipa::path(
+    tag = "seller orders",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Seller order id")),
+    responses(
+        (status = 200, description = "The seller order", body = SellerOrderResponse),
+        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/seller-orders/{id}")]
+pub async fn get_seller_order(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = SellerOrderId(id.into_inner());
+    let so = blocking(move || state.orders.seller_order(user.id, id).map_err(order_error)).await?;
+    Ok(HttpResponse::Ok().json(seller_order_response(&so, false)))
+}
+
+pub(crate) async fn act(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: Uuid,
+    action: SellerAction,
+) -> Result<HttpResponse, ApiError> {
+    let id = SellerOrderId(id);
+    let s = state.clone();
+    let (so, restocked) = blocking(move || {
+        s.orders
+            .seller_act(user.id, id, action, Utc::now())
+            .map_err(order_error)
+    })
+    .await?;
+    invalidate(&state, restocked).await;
+    Ok(HttpResponse::Ok().json(seller_order_response(&so, false)))
+}
+
+macro_rules! seller_action {
+    ($fn:ident, $path:literal, $action:expr, $doc:literal) => {
+        #[doc = $doc]
+        #[utoipa::path(
+            tag = "seller orders",
+            security(("bearer" = [])),
+            params(("id" = Uuid, Path, description = "Seller order id")),
+            responses(
+                (status = 200, description = "Updated", body = SellerOrderResponse),
+                (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
+                (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+                (status = 409, description = "`invalid_transition`", body = Problem, content_type = "application/problem+json"),
+            )
+        )]
+        #[post($path)]
+        pub async fn $fn(state: web::Data<AppState>, user: AuthUser, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+            act(state, user, id.into_inner(), $action).await
+        }
+    };
+}
+
+seller_action!(
+    accept_seller_order,
+    "/seller-orders/{id}/accept",
+    SellerAction::Accept,
+    "Accept a paid seller order."
+);
+seller_action!(
+    reject_seller_order,
+    "/seller-orders/{id}/reject",
+    SellerAction::Reject,
+    "Reject a paid seller order: it is refunded at once and its stock returns."
+);
+seller_action!(
+    deliver_seller_order,
+    "/seller-orders/{id}/deliver",
+    SellerAction::Deliver,
+    "Mark a shipped seller order delivered."
+);
+
+#[derive(Deserialize, ToSchema)]
+pub struct ShipRequest {
+    #[schema(example = "顺丰速运")]
+    pub carrier: String,
+    #[schema(example = "SF1234567890")]
+    pub tracking_no: String,
+}
+
+/// Ship an accepted seller order (carrier and tracking number).
+#[utoipa::path(
+    tag = "seller orders",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Seller order id")),
+    request_body = ShipRequest,
+    responses(
+        (status = 200, description = "Shipped", body = SellerOrderResponse),
+        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/seller-orders/{id}/ship")]
+pub async fn ship_seller_order(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    body: Json<ShipRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    act(
+        state,
+        user,
+        id.into_inner(),
+        SellerAction::Ship {
+            carrier: b.carrier,
+            tracking_no: b.tracking_no,
+        },
+    )
+    .await
+}
+
+/// Refund a seller order in full (paid or accepted, not yet shipped); its
+/// stock returns.
+#[utoipa::path(
+    tag = "seller orders",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Seller order id")),
+    responses(
+        (status = 200, description = "Refunded", body = SellerOrderResponse),
+        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/seller-orders/{id}/refunds")]
+pub async fn refund_seller_order(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    act(state, user, id.into_inner(), SellerAction::Refund).await
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct StationParams {
+    /// GB/T 2260 prefix
+    #[param(schema_with = contract::region_prefix)]
+    pub region_code: Option<String>,
+}
+
+/// Service stations (pickup points), public.
+#[utoipa::path(
+    tag = "seller orders",
+    params(StationParams),
+    responses(
+        (status = 200, description = "Stations", body = Page<OrganizationResponse>),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/service-stations")]
+pub async fn list_stations(
+    state: web::Data<AppState>,
+    params: web::Query<StationParams>,
+) -> Result<HttpResponse, ApiError> {
+    let region = params.into_inner().region_code;
+    let rows = blocking(move || {
+        state
+            .coop
+            .list_orgs(Some("service_station"), region.as_deref(), None, None, 200)
+            .map_err(coop_error)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Page {
+        items: rows
+            .into_iter()
+            .map(OrganizationResponse::from)
+            .collect::<Vec<_>>(),
+        next_cursor: None,
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PickupRequest {
+    pub seller_order_id: Uuid,
+    /// The code the buyer shows.
+    #[schema(example = "482913")]
+    pub code: String,
+}
+
+/// A station's staff confirm a pickup with the buyer's code: the seller
+/// order becomes delivered.
+#[utoipa::path(
+    tag = "seller orders",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Service station id")),
+    request_body = PickupRequest,
+    responses(
+        (status = 200, description = "Delivered", body = SellerOrderResponse),
+        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition` (not shipped yet)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`wrong_pickup_code`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/service-stations/{id}/pickups")]
+pub async fn station_pickup(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    body: Json<PickupRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let station = OrgId(id.into_inner());
+    let b = body.into_inner();
+    let so = blocking(move || {
+        state
+            .orders
+            .pickup(
+                user.id,
+                station,
+                b.code.trim(),
+                SellerOrderId(b.seller_order_id),
+                Utc::now(),
+            )
+            .map_err(order_error)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(seller_order_response(&so, false)))
+}

@@ -1,0 +1,521 @@
+//! In-memory adapters of the order ports, for testing the order service's
+//! rules without I/O. They keep the contracts the port documents (a refused
+//! order writes nothing; a key completed with the order replays), with one
+//! mutex standing in for the database's transaction. Methods the tests do
+//! not exercise answer an error that names them, never a made-up value.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+
+use super::model::*;
+use super::ports::Unknown;
+use super::ports::*;
+use crate::catalog::ListingId;
+use crate::coop::*;
+use crate::identity::UserId;
+
+fn unused(what: &str) -> Unknown {
+    anyhow::anyhow!("in-memory double: {what} is not part of these tests")
+}
+
+#[derive(Default)]
+pub struct State {
+    pub listings: HashMap<ListingId, ListingSnapshot>,
+    pub orders: HashMap<OrderId, Order>,
+    /// (scope, key) → (request hash, status, body).
+    pub keys: HashMap<(String, String), (String, u16, String)>,
+    /// Keys another request holds right now.
+    pub in_flight: Vec<(String, String)>,
+    pub events: Vec<(OrderId, OrderEvent)>,
+}
+
+#[derive(Default)]
+pub struct MemoryOrders {
+    pub state: Mutex<State>,
+}
+
+impl MemoryOrders {
+    pub fn with_listings(listings: Vec<ListingSnapshot>) -> Self {
+        let s = Self::default();
+        if let Ok(mut st) = s.state.lock() {
+            st.listings = listings.into_iter().map(|l| (l.id, l)).collect();
+        }
+        s
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, State>, Unknown> {
+        self.state
+            .lock()
+            .map_err(|_| anyhow::anyhow!("state poisoned"))
+    }
+
+    pub fn stock(&self, id: ListingId) -> Option<i32> {
+        self.lock().ok()?.listings.get(&id).map(|l| l.stock)
+    }
+}
+
+fn key_of(c: &IdemClaim<'_>) -> (String, String) {
+    (c.scope.to_owned(), c.key.to_owned())
+}
+
+fn replay_or_mismatch(stored: &(String, u16, String), hash: &str) -> IdemBegin {
+    if stored.0 == hash {
+        IdemBegin::Replay {
+            status: stored.1,
+            body: stored.2.clone(),
+        }
+    } else {
+        IdemBegin::Mismatch
+    }
+}
+
+impl OrderRepository for MemoryOrders {
+    fn snapshots(&self, ids: &[ListingId]) -> Result<HashMap<ListingId, ListingSnapshot>, Unknown> {
+        let st = self.lock()?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| st.listings.get(id).map(|l| (*id, l.clone())))
+            .collect())
+    }
+
+    fn key_state(&self, claim: IdemClaim<'_>, _now: DateTime<Utc>) -> Result<IdemBegin, Unknown> {
+        let st = self.lock()?;
+        Ok(match st.keys.get(&key_of(&claim)) {
+            Some(stored) => replay_or_mismatch(stored, claim.hash),
+            None => IdemBegin::Started,
+        })
+    }
+
+    fn create(
+        &self,
+        new: &NewOrder,
+        order: &Order,
+        idem: Option<IdemClaim<'_>>,
+        response: (u16, &str),
+    ) -> Result<CreateOutcome, Unknown> {
+        let mut st = self.lock()?;
+        if let Some(c) = &idem {
+            if st.in_flight.contains(&key_of(c)) {
+                return Ok(CreateOutcome::KeyTaken(IdemBegin::InFlight));
+            }
+            if let Some(stored) = st.keys.get(&key_of(c)) {
+                return Ok(CreateOutcome::KeyTaken(replay_or_mismatch(stored, c.hash)));
+            }
+        }
+        // Check every listing before taking anything: all or nothing.
+        for (id, qty) in &new.priced.stock_needs {
+            match st.listings.get(id) {
+                None => return Ok(CreateOutcome::Unavailable(*id)),
+                Some(l) if l.stock < *qty => return Ok(CreateOutcome::OutOfStock(*id)),
+                Some(_) => {}
+            }
+        }
+        for (id, qty) in &new.priced.stock_needs {
+            if let Some(l) = st.listings.get_mut(id) {
+                l.stock -= qty;
+            }
+        }
+        if let Some(c) = &idem {
+            st.keys.insert(
+                key_of(c),
+                (c.hash.to_owned(), response.0, response.1.to_owned()),
+            );
+        }
+        st.orders.insert(order.id, order.clone());
+        Ok(CreateOutcome::Created)
+    }
+
+    fn find(&self, id: OrderId) -> Result<Option<Order>, Unknown> {
+        Ok(self.lock()?.orders.get(&id).cloned())
+    }
+
+    fn list_for_buyer(
+        &self,
+        _buyer: Buyer,
+        _after: Option<OrderId>,
+        _limit: i64,
+    ) -> Result<Vec<Order>, Unknown> {
+        Err(unused("list_for_buyer"))
+    }
+
+    fn list_seller_orders(
+        &self,
+        _seller: OrgId,
+        _status: Option<SellerOrderStatus>,
+        _after: Option<SellerOrderId>,
+        _limit: i64,
+    ) -> Result<Vec<SellerOrder>, Unknown> {
+        Err(unused("list_seller_orders"))
+    }
+
+    fn find_seller_order(&self, id: SellerOrderId) -> Result<Option<SellerOrder>, Unknown> {
+        Ok(self
+            .lock()?
+            .orders
+            .values()
+            .flat_map(|o| o.seller_orders.iter())
+            .find(|s| s.id == id)
+            .cloned())
+    }
+
+    fn events(&self, order: OrderId) -> Result<Vec<OrderEvent>, Unknown> {
+        Ok(self
+            .lock()?
+            .events
+            .iter()
+            .filter(|(o, _)| *o == order)
+            .map(|(_, e)| e.clone())
+            .collect())
+    }
+
+    fn cancel(
+        &self,
+        _id: OrderId,
+        _to: OrderStatus,
+        _actor: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<CancelOutcome, Unknown> {
+        Err(unused("cancel"))
+    }
+
+    fn expire_due(
+        &self,
+        _now: DateTime<Utc>,
+        _limit: i64,
+    ) -> Result<Vec<(OrderId, Vec<ListingId>)>, Unknown> {
+        Err(unused("expire_due"))
+    }
+
+    fn transition(
+        &self,
+        id: SellerOrderId,
+        decide: DecideSeller<'_>,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<SellerTransition, Unknown> {
+        let mut st = self.lock()?;
+        let Some(order) = st
+            .orders
+            .values()
+            .find(|o| o.seller_orders.iter().any(|s| s.id == id))
+            .cloned()
+        else {
+            return Ok(SellerTransition::NotFound);
+        };
+        let Some(so) = order.seller_orders.iter().find(|s| s.id == id).cloned() else {
+            return Ok(SellerTransition::NotFound);
+        };
+        let state = SellerOrderForUpdate {
+            order_id: order.id,
+            order_status: order.status,
+            status: so.status,
+            pickup_code: so.pickup_code.clone(),
+            siblings: order
+                .seller_orders
+                .iter()
+                .filter(|s| s.id != id)
+                .map(|s| s.status)
+                .collect(),
+            items: so
+                .items
+                .iter()
+                .map(|i| (i.item.listing_id, i.item.quantity))
+                .collect(),
+        };
+        let change = match decide(&state) {
+            Ok(c) => c,
+            Err(r) => return Ok(SellerTransition::Refused(r)),
+        };
+        let mut restocked = Vec::new();
+        for (listing, qty) in &change.restock {
+            if let Some(l) = st.listings.get_mut(listing) {
+                l.stock += qty;
+                restocked.push(*listing);
+            }
+        }
+        let event = |from: Option<String>, to: String, so: Option<SellerOrderId>| OrderEvent {
+            seller_order_id: so,
+            from_status: from,
+            to_status: to,
+            actor: actor.to_owned(),
+            occurred_at: now,
+        };
+        let mut events = vec![event(
+            Some(change.from.as_str().into()),
+            change.to.as_str().into(),
+            Some(id),
+        )];
+        let Some(stored) = st.orders.get_mut(&order.id) else {
+            return Ok(SellerTransition::NotFound);
+        };
+        if let Some((from, to)) = change.order_status {
+            stored.status = to;
+            events.push(event(Some(from.as_str().into()), to.as_str().into(), None));
+        }
+        let mut updated = so;
+        updated.status = change.to;
+        if let Some((carrier, tracking)) = &change.shipping {
+            updated.carrier = Some(carrier.clone());
+            updated.tracking_no = Some(tracking.clone());
+        }
+        updated.updated_at = now;
+        if let Some(slot) = stored.seller_orders.iter_mut().find(|s| s.id == id) {
+            *slot = updated.clone();
+        }
+        let order_status = stored.status;
+        st.events.extend(events.into_iter().map(|e| (order.id, e)));
+        Ok(SellerTransition::Done {
+            seller_order: Box::new(updated),
+            order_status,
+            restocked,
+        })
+    }
+
+    fn delivered_before(
+        &self,
+        _cutoff: DateTime<Utc>,
+        _limit: i64,
+    ) -> Result<Vec<SellerOrderId>, Unknown> {
+        Err(unused("delivered_before"))
+    }
+
+    fn create_payment(
+        &self,
+        _order: OrderId,
+        _provider: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<PaymentStart, Unknown> {
+        Err(unused("create_payment"))
+    }
+
+    fn find_payment(&self, _id: PaymentId) -> Result<Option<Payment>, Unknown> {
+        Err(unused("find_payment"))
+    }
+
+    fn apply_payment(
+        &self,
+        _id: PaymentId,
+        _succeeded: bool,
+        _amount: i64,
+        _now: DateTime<Utc>,
+    ) -> Result<PaymentApplied, Unknown> {
+        Err(unused("apply_payment"))
+    }
+
+    fn mark_refunded(&self, _id: PaymentId) -> Result<(), Unknown> {
+        Err(unused("mark_refunded"))
+    }
+
+    fn count_sales(&self, _limit: i64) -> Result<Vec<ListingId>, Unknown> {
+        Err(unused("count_sales"))
+    }
+
+    fn purge_keys(&self, _now: DateTime<Utc>, _limit: i64) -> Result<usize, Unknown> {
+        Err(unused("purge_keys"))
+    }
+}
+
+/// Organizations for the order tests: only who is staff of which seller.
+#[derive(Default)]
+pub struct MemoryStaff {
+    pub staff: Vec<(OrgId, UserId)>,
+}
+
+impl OrgRepository for MemoryStaff {
+    fn create(
+        &self,
+        _org: &NewOrganization,
+        _creator: UserId,
+    ) -> Result<Organization, OrgWriteError> {
+        Err(OrgWriteError::Unknown(unused("orgs.create")))
+    }
+    fn find(&self, _id: OrgId) -> Result<Option<Organization>, Unknown> {
+        Ok(None)
+    }
+    fn list(&self, _filter: &OrgFilter) -> Result<Vec<Organization>, Unknown> {
+        Err(unused("orgs.list"))
+    }
+    fn lineage(&self, _id: OrgId) -> Result<Vec<OrgId>, Unknown> {
+        Err(unused("orgs.lineage"))
+    }
+    fn update(&self, _id: OrgId, _patch: &OrgPatch) -> Result<Option<Organization>, OrgWriteError> {
+        Err(OrgWriteError::Unknown(unused("orgs.update")))
+    }
+    fn staff_role(&self, org: OrgId, user: UserId) -> Result<Option<StaffRole>, Unknown> {
+        Ok(self
+            .staff
+            .contains(&(org, user))
+            .then_some(StaffRole::Admin))
+    }
+    fn list_staff(&self, _org: OrgId) -> Result<Vec<StaffMember>, Unknown> {
+        Err(unused("orgs.list_staff"))
+    }
+    fn upsert_staff(
+        &self,
+        _org: OrgId,
+        _user: UserId,
+        _role: StaffRole,
+    ) -> Result<StaffChange, Unknown> {
+        Err(unused("orgs.upsert_staff"))
+    }
+    fn remove_staff(&self, _org: OrgId, _user: UserId) -> Result<StaffChange, Unknown> {
+        Err(unused("orgs.remove_staff"))
+    }
+}
+
+/// The member register for the order tests: which buyers are members, and
+/// the transaction volume fed by completed seller orders (deduplicated by
+/// reference, as the port says); nothing else.
+#[derive(Default)]
+pub struct MemoryVolume {
+    pub fed: Mutex<Vec<(OrgId, MemberId, NewTransaction)>>,
+    /// Buyers who are members of a seller coop: (coop, user, member).
+    pub buyer_members: Vec<(OrgId, UserId, MemberId)>,
+}
+
+impl MembershipRepository for MemoryVolume {
+    fn apply(&self, _new: &NewApplication) -> Result<Application, ApplyError> {
+        Err(ApplyError::Unknown(unused("members.apply")))
+    }
+    fn list_applications(&self, _org: OrgId, _q: &ListQuery) -> Result<Vec<Application>, Unknown> {
+        Err(unused("members.list_applications"))
+    }
+    fn approve(
+        &self,
+        _org: OrgId,
+        _app: ApplicationId,
+        _actor: UserId,
+        _now: DateTime<Utc>,
+        _check: Option<CompositionCheck<'_>>,
+    ) -> Result<DecideOutcome, Unknown> {
+        Err(unused("members.approve"))
+    }
+    fn reject(
+        &self,
+        _org: OrgId,
+        _app: ApplicationId,
+        _actor: UserId,
+        _reason: Option<&str>,
+        _now: DateTime<Utc>,
+    ) -> Result<DecideOutcome, Unknown> {
+        Err(unused("members.reject"))
+    }
+    fn list_members(&self, _org: OrgId, _q: &ListQuery) -> Result<Vec<Member>, Unknown> {
+        Err(unused("members.list_members"))
+    }
+    fn find_member(&self, _org: OrgId, _member: MemberId) -> Result<Option<Member>, Unknown> {
+        Err(unused("members.find_member"))
+    }
+    fn member_for_user(&self, org: OrgId, user: UserId) -> Result<Option<MemberId>, Unknown> {
+        Ok(self
+            .buyer_members
+            .iter()
+            .find(|(o, u, _)| *o == org && *u == user)
+            .map(|(_, _, m)| *m))
+    }
+    fn history(&self, _member: MemberId) -> Result<Vec<MemberEvent>, Unknown> {
+        Err(unused("members.history"))
+    }
+    fn transition(
+        &self,
+        _org: OrgId,
+        _member: MemberId,
+        _actor: UserId,
+        _reason: Option<&str>,
+        _now: DateTime<Utc>,
+        _rule: TransitionRule<'_>,
+    ) -> Result<TransitionOutcome, Unknown> {
+        Err(unused("members.transition"))
+    }
+    fn add_contribution(
+        &self,
+        _org: OrgId,
+        _member: MemberId,
+        _c: &NewContribution,
+        _actor: UserId,
+    ) -> Result<MemberWriteOutcome<Contribution>, Unknown> {
+        Err(unused("members.add_contribution"))
+    }
+    fn add_transaction(
+        &self,
+        org: OrgId,
+        member: MemberId,
+        t: &NewTransaction,
+        _actor: Option<UserId>,
+    ) -> Result<MemberWriteOutcome<()>, Unknown> {
+        let mut fed = self
+            .fed
+            .lock()
+            .map_err(|_| anyhow::anyhow!("state poisoned"))?;
+        if t.reference.is_some() && fed.iter().any(|(_, _, f)| f.reference == t.reference) {
+            return Ok(MemberWriteOutcome::Duplicate);
+        }
+        fed.push((org, member, t.clone()));
+        Ok(MemberWriteOutcome::Written(()))
+    }
+    fn add_quantification(
+        &self,
+        _org: OrgId,
+        _member: MemberId,
+        _kind: QuantificationKind,
+        _fiscal_year: i32,
+        _amount: crate::money::Fen,
+        _actor: UserId,
+    ) -> Result<MemberWriteOutcome<()>, Unknown> {
+        Err(unused("members.add_quantification"))
+    }
+    fn account(&self, _org: OrgId, _member: MemberId) -> Result<Option<MemberAccount>, Unknown> {
+        Err(unused("members.account"))
+    }
+    fn vote_inputs(
+        &self,
+        _org: OrgId,
+        _basis: AdditionalVoteBasis,
+        _fiscal_year: i32,
+    ) -> Result<Vec<VoteInput>, Unknown> {
+        Err(unused("members.vote_inputs"))
+    }
+    fn surplus_inputs(&self, _org: OrgId, _fiscal_year: i32) -> Result<Vec<SurplusInput>, Unknown> {
+        Err(unused("members.surplus_inputs"))
+    }
+    fn commit_distribution(
+        &self,
+        _org: OrgId,
+        _fiscal_year: i32,
+        _planner: SurplusPlanner<'_>,
+        _actor: UserId,
+        _now: DateTime<Utc>,
+    ) -> Result<CommitOutcome, Unknown> {
+        Err(unused("members.commit_distribution"))
+    }
+    fn find_distribution(
+        &self,
+        _org: OrgId,
+        _fiscal_year: i32,
+    ) -> Result<Option<Distribution>, Unknown> {
+        Err(unused("members.find_distribution"))
+    }
+}
+
+/// A payment provider the order tests never reach.
+pub struct NoGateway;
+
+impl PaymentGateway for NoGateway {
+    fn name(&self) -> &'static str {
+        "none"
+    }
+    fn verify(
+        &self,
+        _timestamp: &str,
+        _signature: &str,
+        _body: &[u8],
+        _now: DateTime<Utc>,
+    ) -> Result<PaymentNotification, NotifyError> {
+        Err(NotifyError::Malformed)
+    }
+    fn refund(&self, _payment: &Payment) -> Result<(), Unknown> {
+        Err(unused("gateway.refund"))
+    }
+}
