@@ -24,12 +24,16 @@ pub fn init(format: LogFormat) {
 
 /// Runs `f` on actix's blocking thread pool inside the caller's span, so
 /// sync diesel never stalls an async worker and its log lines keep the
-/// request id.
-pub async fn blocking<T, F>(f: F) -> Result<T, ApiError>
+/// request id. `f` may fail with any error that converts into [`ApiError`]
+/// (a use case's own error enum), so handlers need no `map_err`.
+pub async fn blocking<T, E, F>(f: F) -> Result<T, ApiError>
 where
-    F: FnOnce() -> Result<T, ApiError> + Send + 'static,
+    F: FnOnce() -> Result<T, E> + Send + 'static,
+    E: Into<ApiError> + Send + 'static,
     T: Send + 'static,
 {
     let span = tracing::Span::current();
-    actix_web::web::block(move || span.in_scope(f)).await?
+    actix_web::web::block(move || span.in_scope(f))
+        .await?
+        .map_err(Into::into)
 }

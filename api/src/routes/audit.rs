@@ -67,7 +67,6 @@ impl From<AuditRecord> for AuditEntryResponse {
     responses(
         (status = 200, description = "A page of entries", body = Page<AuditEntryResponse>),
         (status = 400, description = "`invalid_query` / `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -85,7 +84,7 @@ pub async fn list_audit(
         before: p.cursor.as_deref().map(pagination::decode_id).transpose()?,
         limit: limit + 1,
     };
-    let rows = blocking(move || state.identity.audit.list(&query).map_err(ApiError::from)).await?;
+    let rows = blocking(move || state.identity.audit.list(&query)).await?;
     let page: Page<AuditEntryResponse> =
         pagination::page(rows, limit, |r| r.id, AuditEntryResponse::from);
     Ok(HttpResponse::Ok().json(page))

@@ -77,7 +77,6 @@ async fn limit_ip(state: &AppState, endpoint: &str, meta: &Meta) -> Result<(), A
     responses(
         (status = 201, description = "Account created", body = UserResponse),
         (status = 409, description = "`account_exists`: e-mail or phone already registered", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited` (see Retry-After)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -226,7 +225,6 @@ fn parse_token_request(req: &HttpRequest, body: &[u8]) -> Result<TokenRequest, A
         (status = 200, description = "Tokens issued", body = TokenResponse),
         (status = 400, description = "`invalid_request`, `invalid_grant`, `invalid_scope`, `unsupported_grant_type`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`invalid_client`", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "`unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited` (see Retry-After)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -309,7 +307,6 @@ pub struct RevokeRequest {
     responses(
         (status = 200, description = "Revoked (or unknown)"),
         (status = 400, description = "`invalid_request`", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "`unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/revoke")]
@@ -354,13 +351,12 @@ pub struct MeResponse {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's account", body = MeResponse),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`user_required`: a partner token", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/me")]
 pub async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
-    let found = blocking(move || state.identity.me(user.id).map_err(ApiError::from)).await?;
+    let found = blocking(move || state.identity.me(user.id)).await?;
     let u = found.ok_or_else(|| ApiError::unauthorized("the account no longer exists"))?;
     let mut roles = vec!["buyer"];
     if u.is_platform_admin {

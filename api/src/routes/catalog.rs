@@ -27,26 +27,28 @@ use crate::pagination::{self, Page};
 use crate::state::AppState;
 use crate::telemetry::blocking;
 
-fn catalog_error(e: CatalogError) -> ApiError {
-    match e {
-        CatalogError::Validation(v) => ApiError::validation(v),
-        CatalogError::NotFound => ApiError::not_found(),
-        CatalogError::Forbidden(m) => ApiError::forbidden("forbidden", m),
-        CatalogError::Stale { current } => ApiError::new(
-            StatusCode::PRECONDITION_FAILED,
-            "precondition_failed",
-            format!("the listing has changed; current version is {current} (fetch it again)"),
-        )
-        .with_header(
-            header::ETAG,
-            HeaderValue::from_str(&format!("\"{current}\""))
-                .unwrap_or(HeaderValue::from_static("\"0\"")),
-        ),
-        CatalogError::InvalidTransition { from, action } => ApiError::conflict(
-            "invalid_transition",
-            format!("a {from} listing cannot {action}"),
-        ),
-        CatalogError::Unknown(e) => e.into(),
+impl From<CatalogError> for ApiError {
+    fn from(e: CatalogError) -> Self {
+        match e {
+            CatalogError::Validation(v) => ApiError::validation(v),
+            CatalogError::NotFound => ApiError::not_found(),
+            CatalogError::Forbidden(m) => ApiError::forbidden("forbidden", m),
+            CatalogError::Stale { current } => ApiError::new(
+                StatusCode::PRECONDITION_FAILED,
+                "precondition_failed",
+                format!("the listing has changed; current version is {current} (fetch it again)"),
+            )
+            .with_header(
+                header::ETAG,
+                HeaderValue::from_str(&format!("\"{current}\""))
+                    .unwrap_or(HeaderValue::from_static("\"0\"")),
+            ),
+            CatalogError::InvalidTransition { from, action } => ApiError::conflict(
+                "invalid_transition",
+                format!("a {from} listing cannot {action}"),
+            ),
+            CatalogError::Unknown(e) => e.into(),
+        }
     }
 }
 
@@ -75,7 +77,7 @@ fn tree(all: &[Category], parent: Option<CategoryId>) -> Vec<CategoryResponse> {
 #[utoipa::path(tag = "catalog", responses((status = 200, description = "Top-level categories with their children", body = Page<CategoryResponse>)))]
 #[get("/categories")]
 pub async fn categories(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let all = blocking(move || state.catalog.categories().map_err(catalog_error)).await?;
+    let all = blocking(move || state.catalog.categories()).await?;
     Ok(HttpResponse::Ok().json(Page {
         items: tree(&all, None),
         next_cursor: None,
@@ -392,7 +394,6 @@ async fn written(
     request_body = ListingBody,
     responses(
         (status = 201, description = "Created (draft); ETag carries the version", body = ListingResponse),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`: not staff of the seller", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed` (tiers, certificates, sale mode, region …)", body = Problem, content_type = "application/problem+json"),
     )
@@ -414,7 +415,6 @@ pub async fn create_listing(
     let listing = blocking(move || {
         s.catalog
             .create(&viewer(&user), OrgId(seller), &input, Utc::now())
-            .map_err(catalog_error)
     })
     .await?;
     written(&state, &listing, StatusCode::CREATED).await
@@ -517,7 +517,7 @@ async fn run_search(
         after,
         limit: limit + 1,
     };
-    let mut rows = blocking(move || state.catalog.search(&params).map_err(catalog_error)).await?;
+    let mut rows = blocking(move || state.catalog.search(&params)).await?;
     let next_cursor = if rows.len() > usize::try_from(limit).unwrap_or(0) {
         rows.truncate(usize::try_from(limit).unwrap_or(0));
         rows.last().map(|l| {
@@ -596,7 +596,6 @@ pub async fn hot_listings(
     let rows = blocking(move || {
         s.catalog
             .hot(if r.is_empty() { None } else { Some(r.as_str()) }, 20)
-            .map_err(catalog_error)
     })
     .await?;
     let page = Page {
@@ -620,7 +619,6 @@ pub async fn hot_listings(
         (status = 200, description = "The listing", body = ListingResponse),
         (status = 304, description = "Not modified (If-None-Match)"),
         (status = 401, description = "`unauthorized`: a token was sent but is invalid", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/listings/{id}")]
@@ -647,12 +645,7 @@ pub async fn get_listing(
         Err(token) => token,
     };
     let s = state.clone();
-    let listing = blocking(move || {
-        s.catalog
-            .get(user.0.as_ref().map(viewer).as_ref(), id)
-            .map_err(catalog_error)
-    })
-    .await?;
+    let listing = blocking(move || s.catalog.get(user.0.as_ref().map(viewer).as_ref(), id)).await?;
     let body = serde_json::to_vec(&ListingResponse::from(&listing)).map_err(ApiError::internal)?;
     if !matches!(
         listing.status,
@@ -674,10 +667,8 @@ pub async fn get_listing(
     request_body = ListingBody,
     responses(
         (status = 200, description = "Updated; new ETag", body = ListingResponse),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found` (also for another organization's staff)", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "`precondition_failed`: stale If-Match", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/listings/{id}")]
@@ -701,7 +692,6 @@ pub async fn update_listing(
     let listing = blocking(move || {
         s.catalog
             .update(&viewer(&user), id, expected, &input, Utc::now())
-            .map_err(catalog_error)
     })
     .await?;
     written(&state, &listing, StatusCode::OK).await
@@ -720,7 +710,6 @@ async fn status_action(
     let listing = blocking(move || {
         s.catalog
             .change_status(&viewer(&user), id, expected, action)
-            .map_err(catalog_error)
     })
     .await?;
     written(&state, &listing, StatusCode::OK).await
@@ -733,8 +722,6 @@ async fn status_action(
     params(("id" = Uuid, Path, description = "Listing id"), ("If-Match" = Option<String>, Header, description = "Optional ETag")),
     responses(
         (status = 200, description = "Published", body = ListingResponse),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`invalid_transition`", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "`precondition_failed`", body = Problem, content_type = "application/problem+json"),
     )
@@ -756,8 +743,6 @@ pub async fn publish_listing(
     params(("id" = Uuid, Path, description = "Listing id"), ("If-Match" = Option<String>, Header, description = "Optional ETag")),
     responses(
         (status = 200, description = "Paused", body = ListingResponse),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`invalid_transition`", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "`precondition_failed`", body = Problem, content_type = "application/problem+json"),
     )
@@ -779,8 +764,6 @@ pub async fn pause_listing(
     params(("id" = Uuid, Path, description = "Listing id"), ("If-Match" = Option<String>, Header, description = "Optional ETag")),
     responses(
         (status = 200, description = "Archived", body = ListingResponse),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`invalid_transition`", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "`precondition_failed`", body = Problem, content_type = "application/problem+json"),
     )
@@ -808,7 +791,6 @@ pub struct StorefrontResponse {
     params(("org_id" = Uuid, Path, description = "Organization id")),
     responses(
         (status = 200, description = "The storefront", body = StorefrontResponse),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/storefronts/{org_id}")]
@@ -817,8 +799,7 @@ pub async fn storefront(
     org_id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let org = OrgId(org_id.into_inner());
-    let (o, listings) =
-        blocking(move || state.catalog.storefront(org, 50).map_err(catalog_error)).await?;
+    let (o, listings) = blocking(move || state.catalog.storefront(org, 50)).await?;
     Ok(HttpResponse::Ok().json(StorefrontResponse {
         organization: o.into(),
         listings: listings.iter().map(ListingResponse::from).collect(),
@@ -843,7 +824,6 @@ pub struct ChangesParams {
     responses(
         (status = 200, description = "A page of listings, oldest change first", body = Page<ListingResponse>),
         (status = 400, description = "`invalid_query`, `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`insufficient_scope`, `partner_required`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -880,7 +860,7 @@ pub async fn catalog_changes(
             Some((at, id.parse::<ListingId>().map_err(|_| invalid())?))
         }
     };
-    let rows = blocking(move || state.catalog.changes(after, limit).map_err(catalog_error)).await?;
+    let rows = blocking(move || state.catalog.changes(after, limit)).await?;
     let next_cursor = rows
         .last()
         .map(|l| {

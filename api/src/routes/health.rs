@@ -48,7 +48,7 @@ pub struct Readiness {
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let pool = state.pool.clone();
     let (pg, redis) = tokio::join!(
-        blocking(move || Ok(infra::db::ping(&pool).is_ok())),
+        blocking(move || Ok::<_, ApiError>(infra::db::ping(&pool).is_ok())),
         state.cache.ping()
     );
     let pg_ok = pg.unwrap_or(false);

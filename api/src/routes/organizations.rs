@@ -19,17 +19,19 @@ use crate::state::AppState;
 use crate::telemetry::blocking;
 
 /// Maps cooperative use-case errors to problems.
-pub fn coop_error(e: CoopError) -> ApiError {
-    use actix_web::http::StatusCode;
-    match e {
-        CoopError::Validation(v) => ApiError::validation(v),
-        CoopError::NotFound => ApiError::not_found(),
-        CoopError::Forbidden(code, message) => ApiError::forbidden(code, message),
-        CoopError::Conflict { code, message } => ApiError::conflict(code, message),
-        CoopError::Rule { code, message } => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+impl From<CoopError> for ApiError {
+    fn from(e: CoopError) -> Self {
+        use actix_web::http::StatusCode;
+        match e {
+            CoopError::Validation(v) => ApiError::validation(v),
+            CoopError::NotFound => ApiError::not_found(),
+            CoopError::Forbidden(code, message) => ApiError::forbidden(code, message),
+            CoopError::Conflict { code, message } => ApiError::conflict(code, message),
+            CoopError::Rule { code, message } => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+            }
+            CoopError::Unknown(e) => e.into(),
         }
-        CoopError::Unknown(e) => e.into(),
     }
 }
 
@@ -141,7 +143,6 @@ pub struct OrganizationParams {
     request_body = CreateOrganizationRequest,
     responses(
         (status = 201, description = "Created", body = OrganizationResponse),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`credit_code_taken`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed` (credit code checksum, region, parent kind …)", body = Problem, content_type = "application/problem+json"),
@@ -164,13 +165,7 @@ pub async fn create_organization(
         contact_email: b.contact_email,
         additional_vote_basis: b.additional_vote_basis,
     };
-    let org = blocking(move || {
-        state
-            .coop
-            .create_org(&viewer(&user), &input, &meta.0)
-            .map_err(coop_error)
-    })
-    .await?;
+    let org = blocking(move || state.coop.create_org(&viewer(&user), &input, &meta.0)).await?;
     Ok(HttpResponse::Created().json(OrganizationResponse::from(org)))
 }
 
@@ -198,16 +193,13 @@ pub async fn list_organizations(
         .transpose()?
         .map(OrgId);
     let rows = blocking(move || {
-        state
-            .coop
-            .list_orgs(
-                p.kind.as_deref(),
-                p.region_code.as_deref(),
-                p.parent_id.map(OrgId),
-                after,
-                limit + 1,
-            )
-            .map_err(coop_error)
+        state.coop.list_orgs(
+            p.kind.as_deref(),
+            p.region_code.as_deref(),
+            p.parent_id.map(OrgId),
+            after,
+            limit + 1,
+        )
     })
     .await?;
     let page: Page<OrganizationResponse> =
@@ -221,7 +213,6 @@ pub async fn list_organizations(
     params(("id" = Uuid, Path, description = "Organization id")),
     responses(
         (status = 200, description = "The organization", body = OrganizationResponse),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/organizations/{id}")]
@@ -230,7 +221,7 @@ pub async fn get_organization(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = OrgId(id.into_inner());
-    let org = blocking(move || state.coop.get_org(id).map_err(coop_error)).await?;
+    let org = blocking(move || state.coop.get_org(id)).await?;
     Ok(HttpResponse::Ok().json(OrganizationResponse::from(org)))
 }
 
@@ -243,9 +234,7 @@ pub async fn get_organization(
     request_body = UpdateOrganizationRequest,
     responses(
         (status = 200, description = "Updated", body = OrganizationResponse),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`, `parent_cycle`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -266,13 +255,7 @@ pub async fn update_organization(
         parent_id: b.parent_id.map(|p| p.map(OrgId)),
         additional_vote_basis: b.additional_vote_basis,
     };
-    let org = blocking(move || {
-        state
-            .coop
-            .update_org(&viewer(&user), id, &input, &meta.0)
-            .map_err(coop_error)
-    })
-    .await?;
+    let org = blocking(move || state.coop.update_org(&viewer(&user), id, &input, &meta.0)).await?;
     Ok(HttpResponse::Ok().json(OrganizationResponse::from(org)))
 }
 
@@ -282,7 +265,6 @@ pub async fn update_organization(
     params(("id" = Uuid, Path, description = "Organization id")),
     responses(
         (status = 200, description = "Children", body = Page<OrganizationResponse>),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/organizations/{id}/children")]
@@ -291,7 +273,7 @@ pub async fn list_children(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = OrgId(id.into_inner());
-    let rows = blocking(move || state.coop.children(id).map_err(coop_error)).await?;
+    let rows = blocking(move || state.coop.children(id)).await?;
     Ok(HttpResponse::Ok().json(Page {
         items: rows
             .into_iter()
@@ -353,7 +335,6 @@ pub struct RemoveStaffRequest {
     params(("id" = Uuid, Path, description = "Organization id")),
     responses(
         (status = 200, description = "Staff", body = Page<StaffResponse>),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found` (also when the caller is not staff)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -364,13 +345,7 @@ pub async fn list_staff(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = OrgId(id.into_inner());
-    let rows = blocking(move || {
-        state
-            .coop
-            .list_staff(&viewer(&user), id)
-            .map_err(coop_error)
-    })
-    .await?;
+    let rows = blocking(move || state.coop.list_staff(&viewer(&user), id)).await?;
     Ok(HttpResponse::Ok().json(staff_page(rows)))
 }
 
@@ -382,11 +357,8 @@ pub async fn list_staff(
     request_body = AddStaffRequest,
     responses(
         (status = 200, description = "All staff after the change", body = Page<StaffResponse>),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden` (clerks, platform admins)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`last_admin`: would demote the last admin", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/organizations/{id}/staff")]
@@ -400,17 +372,14 @@ pub async fn add_staff(
     let id = OrgId(id.into_inner());
     let b = body.into_inner();
     let rows = blocking(move || {
-        state
-            .coop
-            .add_staff(
-                &viewer(&user),
-                id,
-                b.user_id.map(UserId),
-                b.email.as_deref(),
-                &b.role,
-                &meta.0,
-            )
-            .map_err(coop_error)
+        state.coop.add_staff(
+            &viewer(&user),
+            id,
+            b.user_id.map(UserId),
+            b.email.as_deref(),
+            &b.role,
+            &meta.0,
+        )
     })
     .await?;
     Ok(HttpResponse::Ok().json(staff_page(rows)))
@@ -424,9 +393,7 @@ pub async fn add_staff(
     request_body = RemoveStaffRequest,
     responses(
         (status = 204, description = "Removed"),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`last_admin`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -440,12 +407,6 @@ pub async fn remove_staff(
 ) -> Result<HttpResponse, ApiError> {
     let id = OrgId(id.into_inner());
     let target = UserId(body.user_id);
-    blocking(move || {
-        state
-            .coop
-            .remove_staff(&viewer(&user), id, target, &meta.0)
-            .map_err(coop_error)
-    })
-    .await?;
+    blocking(move || state.coop.remove_staff(&viewer(&user), id, target, &meta.0)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -78,11 +78,13 @@ impl From<PartnerWithSecret> for PartnerCredentialsResponse {
     }
 }
 
-fn partner_error(e: PartnerError) -> ApiError {
-    match e {
-        PartnerError::Validation(v) => ApiError::validation(v),
-        PartnerError::NotFound => ApiError::not_found(),
-        PartnerError::Unknown(e) => e.into(),
+impl From<PartnerError> for ApiError {
+    fn from(e: PartnerError) -> Self {
+        match e {
+            PartnerError::Validation(v) => ApiError::validation(v),
+            PartnerError::NotFound => ApiError::not_found(),
+            PartnerError::Unknown(e) => e.into(),
+        }
     }
 }
 
@@ -93,9 +95,7 @@ fn partner_error(e: PartnerError) -> ApiError {
     request_body = CreatePartnerRequest,
     responses(
         (status = 201, description = "Created", body = PartnerCredentialsResponse),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`: not a platform admin", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/partners")]
@@ -110,7 +110,6 @@ pub async fn create_partner(
         state
             .identity
             .create_partner(admin.0, &body.name, &body.scopes, &meta.0)
-            .map_err(partner_error)
     })
     .await?;
     Ok(HttpResponse::Created().json(PartnerCredentialsResponse::from(created)))
@@ -122,7 +121,6 @@ pub async fn create_partner(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "All partners", body = Page<PartnerResponse>),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -131,7 +129,7 @@ pub async fn list_partners(
     state: web::Data<AppState>,
     _admin: PlatformAdmin,
 ) -> Result<HttpResponse, ApiError> {
-    let all = blocking(move || state.identity.partners.list().map_err(ApiError::from)).await?;
+    let all = blocking(move || state.identity.partners.list()).await?;
     Ok(HttpResponse::Ok().json(Page {
         items: all
             .into_iter()
@@ -148,9 +146,7 @@ pub async fn list_partners(
     params(("id" = Uuid, Path, description = "Partner id")),
     responses(
         (status = 200, description = "The partner", body = PartnerResponse),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/partners/{id}")]
@@ -160,7 +156,7 @@ pub async fn get_partner(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = PartnerId(id.into_inner());
-    let found = blocking(move || state.identity.partners.find(id).map_err(ApiError::from)).await?;
+    let found = blocking(move || state.identity.partners.find(id)).await?;
     Ok(HttpResponse::Ok().json(PartnerResponse::from(
         found.ok_or_else(ApiError::not_found)?,
     )))
@@ -173,9 +169,7 @@ pub async fn get_partner(
     params(("id" = Uuid, Path, description = "Partner id")),
     responses(
         (status = 200, description = "New secret (shown once)", body = PartnerCredentialsResponse),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/partners/{id}/rotate-secret")]
@@ -190,7 +184,6 @@ pub async fn rotate_secret(
         state
             .identity
             .rotate_partner_secret(admin.0, id, &meta.0, Utc::now())
-            .map_err(partner_error)
     })
     .await?;
     Ok(HttpResponse::Ok().json(PartnerCredentialsResponse::from(rotated)))
@@ -204,10 +197,7 @@ pub async fn rotate_secret(
     request_body = UpdatePartnerRequest,
     responses(
         (status = 200, description = "Updated", body = PartnerResponse),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/partners/{id}")]
@@ -221,17 +211,14 @@ pub async fn update_partner(
     let id = PartnerId(id.into_inner());
     let body = body.into_inner();
     let updated = blocking(move || {
-        state
-            .identity
-            .update_partner(
-                admin.0,
-                id,
-                body.name.as_deref(),
-                body.scopes.as_deref(),
-                body.status.as_deref(),
-                &meta.0,
-            )
-            .map_err(partner_error)
+        state.identity.update_partner(
+            admin.0,
+            id,
+            body.name.as_deref(),
+            body.scopes.as_deref(),
+            body.status.as_deref(),
+            &meta.0,
+        )
     })
     .await?;
     Ok(HttpResponse::Ok().json(PartnerResponse::from(updated)))

@@ -179,7 +179,9 @@ pub struct ListQuery {
     pub limit: i64,
 }
 
-pub trait MembershipRepository: Send + Sync {
+/// The membership register: applications, approvals, members and their
+/// status history.
+pub trait MemberRegister: Send + Sync {
     fn apply(&self, new: &NewApplication) -> Result<Application, ApplyError>;
     fn list_applications(&self, org: OrgId, q: &ListQuery) -> Result<Vec<Application>, Unknown>;
     /// Approves a pending application: under a lock on the cooperative,
@@ -217,6 +219,11 @@ pub trait MembershipRepository: Send + Sync {
         now: DateTime<Utc>,
         rule: TransitionRule<'_>,
     ) -> Result<TransitionOutcome, Unknown>;
+}
+
+/// Members' money: share capital, transaction volume, quantified reserve and
+/// subsidy, and the account that sums them.
+pub trait CapitalAccounts: Send + Sync {
     fn add_contribution(
         &self,
         org: OrgId,
@@ -241,6 +248,11 @@ pub trait MembershipRepository: Send + Sync {
         actor: UserId,
     ) -> Result<MemberWriteOutcome<()>, Unknown>;
     fn account(&self, org: OrgId, member: MemberId) -> Result<Option<MemberAccount>, Unknown>;
+}
+
+/// Governance and the year's books: additional votes and the surplus
+/// distribution.
+pub trait SurplusBook: Send + Sync {
     /// Active members with their basis for additional votes.
     fn vote_inputs(
         &self,
@@ -267,3 +279,9 @@ pub trait MembershipRepository: Send + Sync {
         fiscal_year: i32,
     ) -> Result<Option<Distribution>, Unknown>;
 }
+
+/// Everything the cooperative service needs of the register, one adapter per
+/// sub-context (`infra::coop::{membership, capital, surplus}`).
+pub trait MembershipRepository: MemberRegister + CapitalAccounts + SurplusBook {}
+
+impl<T: MemberRegister + CapitalAccounts + SurplusBook> MembershipRepository for T {}

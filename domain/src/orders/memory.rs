@@ -71,7 +71,7 @@ fn replay_or_mismatch(stored: &(String, u16, String), hash: &str) -> IdemBegin {
     }
 }
 
-impl OrderRepository for MemoryOrders {
+impl CheckoutStore for MemoryOrders {
     fn snapshots(&self, ids: &[ListingId]) -> Result<HashMap<ListingId, ListingSnapshot>, Unknown> {
         let st = self.lock()?;
         Ok(ids
@@ -140,26 +140,6 @@ impl OrderRepository for MemoryOrders {
         Err(unused("list_for_buyer"))
     }
 
-    fn list_seller_orders(
-        &self,
-        _seller: OrgId,
-        _status: Option<SellerOrderStatus>,
-        _after: Option<SellerOrderId>,
-        _limit: i64,
-    ) -> Result<Vec<SellerOrder>, Unknown> {
-        Err(unused("list_seller_orders"))
-    }
-
-    fn find_seller_order(&self, id: SellerOrderId) -> Result<Option<SellerOrder>, Unknown> {
-        Ok(self
-            .lock()?
-            .orders
-            .values()
-            .flat_map(|o| o.seller_orders.iter())
-            .find(|s| s.id == id)
-            .cloned())
-    }
-
     fn events(&self, order: OrderId) -> Result<Vec<OrderEvent>, Unknown> {
         Ok(self
             .lock()?
@@ -186,6 +166,36 @@ impl OrderRepository for MemoryOrders {
         _limit: i64,
     ) -> Result<Vec<(OrderId, Vec<ListingId>)>, Unknown> {
         Err(unused("expire_due"))
+    }
+
+    fn count_sales(&self, _limit: i64) -> Result<Vec<ListingId>, Unknown> {
+        Err(unused("count_sales"))
+    }
+
+    fn purge_keys(&self, _now: DateTime<Utc>, _limit: i64) -> Result<usize, Unknown> {
+        Err(unused("purge_keys"))
+    }
+}
+
+impl FulfilmentStore for MemoryOrders {
+    fn list_seller_orders(
+        &self,
+        _seller: OrgId,
+        _status: Option<SellerOrderStatus>,
+        _after: Option<SellerOrderId>,
+        _limit: i64,
+    ) -> Result<Vec<SellerOrder>, Unknown> {
+        Err(unused("list_seller_orders"))
+    }
+
+    fn find_seller_order(&self, id: SellerOrderId) -> Result<Option<SellerOrder>, Unknown> {
+        Ok(self
+            .lock()?
+            .orders
+            .values()
+            .flat_map(|o| o.seller_orders.iter())
+            .find(|s| s.id == id)
+            .cloned())
     }
 
     fn transition(
@@ -280,7 +290,9 @@ impl OrderRepository for MemoryOrders {
     ) -> Result<Vec<SellerOrderId>, Unknown> {
         Err(unused("delivered_before"))
     }
+}
 
+impl PaymentStore for MemoryOrders {
     fn create_payment(
         &self,
         _order: OrderId,
@@ -306,14 +318,6 @@ impl OrderRepository for MemoryOrders {
 
     fn mark_refunded(&self, _id: PaymentId) -> Result<(), Unknown> {
         Err(unused("mark_refunded"))
-    }
-
-    fn count_sales(&self, _limit: i64) -> Result<Vec<ListingId>, Unknown> {
-        Err(unused("count_sales"))
-    }
-
-    fn purge_keys(&self, _now: DateTime<Utc>, _limit: i64) -> Result<usize, Unknown> {
-        Err(unused("purge_keys"))
     }
 }
 
@@ -375,7 +379,7 @@ pub struct MemoryVolume {
     pub buyer_members: Vec<(OrgId, UserId, MemberId)>,
 }
 
-impl MembershipRepository for MemoryVolume {
+impl MemberRegister for MemoryVolume {
     fn apply(&self, _new: &NewApplication) -> Result<Application, ApplyError> {
         Err(ApplyError::Unknown(unused("members.apply")))
     }
@@ -429,6 +433,9 @@ impl MembershipRepository for MemoryVolume {
     ) -> Result<TransitionOutcome, Unknown> {
         Err(unused("members.transition"))
     }
+}
+
+impl CapitalAccounts for MemoryVolume {
     fn add_contribution(
         &self,
         _org: OrgId,
@@ -469,6 +476,9 @@ impl MembershipRepository for MemoryVolume {
     fn account(&self, _org: OrgId, _member: MemberId) -> Result<Option<MemberAccount>, Unknown> {
         Err(unused("members.account"))
     }
+}
+
+impl SurplusBook for MemoryVolume {
     fn vote_inputs(
         &self,
         _org: OrgId,

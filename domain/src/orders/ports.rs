@@ -120,12 +120,16 @@ pub enum PaymentApplied {
     AmountMismatch,
 }
 
-pub trait OrderRepository: Send + Sync {
+/// Placing orders: pricing inputs, the Idempotency-Key, the atomic write,
+/// reads for the buyer, cancellation and the sweeps.
+pub trait CheckoutStore: Send + Sync {
     /// What pricing needs of these listings (one read, no write).
     fn snapshots(&self, ids: &[ListingId]) -> Result<HashMap<ListingId, ListingSnapshot>, Unknown>;
+
     /// What a live, completed use of the claim's key means for this
     /// request: `Replay`, `Mismatch`, or `Started` when there is none.
     fn key_state(&self, claim: IdemClaim<'_>, now: DateTime<Utc>) -> Result<IdemBegin, Unknown>;
+
     /// In one transaction: holds the Idempotency-Key (another transaction
     /// holding it → `KeyTaken(InFlight)`; completed meanwhile → `KeyTaken`
     /// with the replay or mismatch), takes stock with one conditional update
@@ -140,22 +144,18 @@ pub trait OrderRepository: Send + Sync {
         idem: Option<IdemClaim<'_>>,
         response: (u16, &str),
     ) -> Result<CreateOutcome, Unknown>;
+
     fn find(&self, id: OrderId) -> Result<Option<Order>, Unknown>;
+
     fn list_for_buyer(
         &self,
         buyer: Buyer,
         after: Option<OrderId>,
         limit: i64,
     ) -> Result<Vec<Order>, Unknown>;
-    fn list_seller_orders(
-        &self,
-        seller: OrgId,
-        status: Option<SellerOrderStatus>,
-        after: Option<SellerOrderId>,
-        limit: i64,
-    ) -> Result<Vec<SellerOrder>, Unknown>;
-    fn find_seller_order(&self, id: SellerOrderId) -> Result<Option<SellerOrder>, Unknown>;
+
     fn events(&self, order: OrderId) -> Result<Vec<OrderEvent>, Unknown>;
+
     /// Cancels (or expires) a pending order and returns its stock.
     fn cancel(
         &self,
@@ -164,6 +164,7 @@ pub trait OrderRepository: Send + Sync {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<CancelOutcome, Unknown>;
+
     /// Pending orders past `expires_at`, locked with SKIP LOCKED so several
     /// instances can sweep at once; each is expired and restocked.
     fn expire_due(
@@ -171,6 +172,29 @@ pub trait OrderRepository: Send + Sync {
         now: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<(OrderId, Vec<ListingId>)>, Unknown>;
+
+    /// Adds ordered units not yet counted to the listings' `sold_qty`;
+    /// returns the listings that changed.
+    fn count_sales(&self, limit: i64) -> Result<Vec<ListingId>, Unknown>;
+
+    /// Deletes up to `limit` Idempotency-Keys that expired before `now`;
+    /// returns how many.
+    fn purge_keys(&self, now: DateTime<Utc>, limit: i64) -> Result<usize, Unknown>;
+}
+
+/// Seller orders: reads for the seller, state changes decided by the
+/// domain, and the auto-complete sweep.
+pub trait FulfilmentStore: Send + Sync {
+    fn list_seller_orders(
+        &self,
+        seller: OrgId,
+        status: Option<SellerOrderStatus>,
+        after: Option<SellerOrderId>,
+        limit: i64,
+    ) -> Result<Vec<SellerOrder>, Unknown>;
+
+    fn find_seller_order(&self, id: SellerOrderId) -> Result<Option<SellerOrder>, Unknown>;
+
     /// In one transaction: loads the seller order and what the rules need of
     /// its order (locking the order, then the seller order: one lock order
     /// everywhere), asks `decide`, and writes exactly the change it returns —
@@ -183,19 +207,26 @@ pub trait OrderRepository: Send + Sync {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<SellerTransition, Unknown>;
+
     /// Seller orders delivered before `cutoff`, still not completed.
     fn delivered_before(
         &self,
         cutoff: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<SellerOrderId>, Unknown>;
+}
+
+/// Payments and the provider's notifications.
+pub trait PaymentStore: Send + Sync {
     fn create_payment(
         &self,
         order: OrderId,
         provider: &str,
         now: DateTime<Utc>,
     ) -> Result<PaymentStart, Unknown>;
+
     fn find_payment(&self, id: PaymentId) -> Result<Option<Payment>, Unknown>;
+
     /// Applies a provider's result, idempotently.
     fn apply_payment(
         &self,
@@ -204,14 +235,15 @@ pub trait OrderRepository: Send + Sync {
         amount: i64,
         now: DateTime<Utc>,
     ) -> Result<PaymentApplied, Unknown>;
+
     fn mark_refunded(&self, id: PaymentId) -> Result<(), Unknown>;
-    /// Adds ordered units not yet counted to the listings' `sold_qty`;
-    /// returns the listings that changed.
-    fn count_sales(&self, limit: i64) -> Result<Vec<ListingId>, Unknown>;
-    /// Deletes up to `limit` Idempotency-Keys that expired before `now`;
-    /// returns how many.
-    fn purge_keys(&self, now: DateTime<Utc>, limit: i64) -> Result<usize, Unknown>;
 }
+
+/// Everything the order service needs of storage, one adapter per
+/// sub-context (`infra::orders::{checkout, fulfilment, payment}`).
+pub trait OrderRepository: CheckoutStore + FulfilmentStore + PaymentStore {}
+
+impl<T: CheckoutStore + FulfilmentStore + PaymentStore> OrderRepository for T {}
 
 /// A verified notification from the payment provider.
 #[derive(Debug, Clone, PartialEq, Eq)]

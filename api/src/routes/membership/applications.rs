@@ -89,9 +89,7 @@ pub struct MemberListParams {
     request_body = ApplicationRequest,
     responses(
         (status = 201, description = "Application pending", body = ApplicationResponse),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`: not an admin of the applicant organization", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`application_pending`, `already_member`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`, `membership_not_supported`, `member_kind_not_allowed`", body = Problem, content_type = "application/problem+json"),
     )
@@ -111,13 +109,7 @@ pub async fn apply(
         is_farmer: b.is_farmer,
         note: b.note,
     };
-    let app = blocking(move || {
-        state
-            .coop
-            .apply(&viewer(&user), org, &input)
-            .map_err(coop_error)
-    })
-    .await?;
+    let app = blocking(move || state.coop.apply(&viewer(&user), org, &input)).await?;
     Ok(HttpResponse::Created().json(ApplicationResponse::from(app)))
 }
 
@@ -128,8 +120,6 @@ pub async fn apply(
     params(("id" = Uuid, Path, description = "Cooperative id"), ApplicationListParams),
     responses(
         (status = 200, description = "A page of applications", body = Page<ApplicationResponse>),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed` (status)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -148,7 +138,6 @@ pub async fn list_applications(
         state
             .coop
             .list_applications(&viewer(&user), org, p.status.as_deref(), after, limit + 1)
-            .map_err(coop_error)
     })
     .await?;
     let page: Page<ApplicationResponse> =
@@ -165,9 +154,7 @@ pub async fn list_applications(
     params(("id" = Uuid, Path, description = "Cooperative id"), ("app_id" = Uuid, Path, description = "Application id")),
     responses(
         (status = 200, description = "Approved; `member_id` is the new member", body = ApplicationResponse),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`invalid_transition` (already decided), `already_member`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`composition_farmer_share`, `composition_enterprise_limit`", body = Problem, content_type = "application/problem+json"),
     )
@@ -184,7 +171,6 @@ pub async fn approve(
         state
             .coop
             .approve(&viewer(&user), OrgId(org), ApplicationId(app), &meta.0)
-            .map_err(coop_error)
     })
     .await?;
     Ok(HttpResponse::Ok().json(ApplicationResponse::from(decided)))
@@ -203,9 +189,7 @@ pub struct RejectRequest {
     request_body(content = Option<RejectRequest>, description = "Optional reason"),
     responses(
         (status = 200, description = "Rejected", body = ApplicationResponse),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`invalid_transition`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -220,16 +204,13 @@ pub async fn reject(
     let (org, app) = path.into_inner();
     let reason = body.0.and_then(|b| b.reason);
     let decided = blocking(move || {
-        state
-            .coop
-            .reject(
-                &viewer(&user),
-                OrgId(org),
-                ApplicationId(app),
-                reason.as_deref(),
-                &meta.0,
-            )
-            .map_err(coop_error)
+        state.coop.reject(
+            &viewer(&user),
+            OrgId(org),
+            ApplicationId(app),
+            reason.as_deref(),
+            &meta.0,
+        )
     })
     .await?;
     Ok(HttpResponse::Ok().json(ApplicationResponse::from(decided)))

@@ -48,11 +48,8 @@ impl From<Contribution> for ContributionResponse {
     request_body = ContributionRequest,
     responses(
         (status = 201, description = "Recorded", body = ContributionResponse),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`member_not_active`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/organizations/{id}/members/{member_id}/contributions")]
@@ -65,20 +62,17 @@ pub async fn add_contribution(
     let (org, member) = path.into_inner();
     let b = body.into_inner();
     let c = blocking(move || {
-        state
-            .coop
-            .add_contribution(
-                &viewer(&user),
-                OrgId(org),
-                MemberId(member),
-                &ContributionInput {
-                    amount_fen: b.amount_fen,
-                    form: b.form,
-                    description: b.description,
-                    contributed_on: b.contributed_on,
-                },
-            )
-            .map_err(coop_error)
+        state.coop.add_contribution(
+            &viewer(&user),
+            OrgId(org),
+            MemberId(member),
+            &ContributionInput {
+                amount_fen: b.amount_fen,
+                form: b.form,
+                description: b.description,
+                contributed_on: b.contributed_on,
+            },
+        )
     })
     .await?;
     Ok(HttpResponse::Created().json(ContributionResponse::from(c)))
@@ -107,11 +101,8 @@ pub struct TransactionRequest {
     request_body = TransactionRequest,
     responses(
         (status = 201, description = "Recorded", body = TransactionRequest),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`duplicate_reference`, `member_not_active`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/organizations/{id}/members/{member_id}/transactions")]
@@ -130,20 +121,17 @@ pub async fn add_transaction(
         reference: b.reference.clone(),
     };
     blocking(move || {
-        state
-            .coop
-            .add_transaction(
-                &viewer(&user),
-                OrgId(org),
-                MemberId(member),
-                &TransactionInput {
-                    fiscal_year: b.fiscal_year,
-                    amount_fen: b.amount_fen,
-                    source: b.source,
-                    reference: b.reference,
-                },
-            )
-            .map_err(coop_error)
+        state.coop.add_transaction(
+            &viewer(&user),
+            OrgId(org),
+            MemberId(member),
+            &TransactionInput {
+                fiscal_year: b.fiscal_year,
+                amount_fen: b.amount_fen,
+                source: b.source,
+                reference: b.reference,
+            },
+        )
     })
     .await?;
     Ok(HttpResponse::Created().json(echo))
@@ -165,11 +153,8 @@ pub struct QuantificationRequest {
     request_body = QuantificationRequest,
     responses(
         (status = 201, description = "Recorded", body = QuantificationRequest),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`member_not_active`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/organizations/{id}/members/{member_id}/quantifications")]
@@ -187,17 +172,14 @@ pub async fn add_quantification(
         amount_fen: b.amount_fen,
     };
     blocking(move || {
-        state
-            .coop
-            .add_quantification(
-                &viewer(&user),
-                OrgId(org),
-                MemberId(member),
-                &b.kind,
-                b.fiscal_year,
-                b.amount_fen,
-            )
-            .map_err(coop_error)
+        state.coop.add_quantification(
+            &viewer(&user),
+            OrgId(org),
+            MemberId(member),
+            &b.kind,
+            b.fiscal_year,
+            b.amount_fen,
+        )
     })
     .await?;
     Ok(HttpResponse::Created().json(echo))
@@ -254,8 +236,6 @@ impl From<MemberAccount> for AccountResponse {
     params(("id" = Uuid, Path, description = "Cooperative id"), ("member_id" = Uuid, Path, description = "Member id")),
     responses(
         (status = 200, description = "The account", body = AccountResponse),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/organizations/{id}/members/{member_id}/account")]
@@ -269,7 +249,6 @@ pub async fn account(
         state
             .coop
             .account(&viewer(&user), OrgId(org), MemberId(member))
-            .map_err(coop_error)
     })
     .await?;
     Ok(HttpResponse::Ok().json(AccountResponse::from(a)))

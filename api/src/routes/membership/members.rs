@@ -75,8 +75,6 @@ pub struct MemberDetailResponse {
     params(("id" = Uuid, Path, description = "Cooperative id"), MemberListParams),
     responses(
         (status = 200, description = "A page of members", body = Page<MemberResponse>),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed` (status)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -95,7 +93,6 @@ pub async fn list_members(
         state
             .coop
             .list_members(&viewer(&user), org, p.status.as_deref(), after, limit + 1)
-            .map_err(coop_error)
     })
     .await?;
     let page: Page<MemberResponse> =
@@ -110,8 +107,6 @@ pub async fn list_members(
     params(("id" = Uuid, Path, description = "Cooperative id"), ("member_id" = Uuid, Path, description = "Member id")),
     responses(
         (status = 200, description = "The member", body = MemberDetailResponse),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/organizations/{id}/members/{member_id}")]
@@ -125,7 +120,6 @@ pub async fn get_member(
         state
             .coop
             .get_member(&viewer(&user), OrgId(org), MemberId(member))
-            .map_err(coop_error)
     })
     .await?;
     Ok(HttpResponse::Ok().json(MemberDetailResponse {
@@ -159,11 +153,8 @@ pub struct MemberChangeResponse {
     request_body = MemberChangeRequest,
     responses(
         (status = 200, description = "Changed", body = MemberChangeResponse),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`invalid_transition`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/organizations/{id}/members/{member_id}")]
@@ -177,17 +168,14 @@ pub async fn change_member(
     let (org, member) = path.into_inner();
     let b = body.into_inner();
     let (m, returned) = blocking(move || {
-        state
-            .coop
-            .change_member(
-                &viewer(&user),
-                OrgId(org),
-                MemberId(member),
-                &b.action,
-                b.reason.as_deref(),
-                &meta.0,
-            )
-            .map_err(coop_error)
+        state.coop.change_member(
+            &viewer(&user),
+            OrgId(org),
+            MemberId(member),
+            &b.action,
+            b.reason.as_deref(),
+            &meta.0,
+        )
     })
     .await?;
     Ok(HttpResponse::Ok().json(MemberChangeResponse {

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::organizations::{coop_error, viewer};
+use super::organizations::viewer;
 use crate::auth::{AuthUser, Meta};
 use crate::contract;
 use crate::error::{ApiError, Problem};

@@ -77,8 +77,6 @@ pub(crate) fn distribution_response(d: Distribution) -> SurplusResponse {
     request_body = SurplusRequest,
     responses(
         (status = 200, description = "The allocations; they sum exactly to the surplus", body = SurplusResponse),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`, `no_members`, `no_transaction_volume`, `no_capital_basis`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -92,16 +90,13 @@ pub async fn preview_surplus(
     let org = OrgId(id.into_inner());
     let b = body.into_inner();
     let plan = blocking(move || {
-        state
-            .coop
-            .preview_surplus(
-                &viewer(&user),
-                org,
-                b.fiscal_year,
-                b.distributable_surplus_fen,
-                b.patronage_ratio_bp,
-            )
-            .map_err(coop_error)
+        state.coop.preview_surplus(
+            &viewer(&user),
+            org,
+            b.fiscal_year,
+            b.distributable_surplus_fen,
+            b.patronage_ratio_bp,
+        )
     })
     .await?;
     Ok(HttpResponse::Ok().json(plan_response(b.fiscal_year, plan)))
@@ -117,9 +112,7 @@ pub async fn preview_surplus(
     request_body = SurplusRequest,
     responses(
         (status = 201, description = "Committed", body = SurplusResponse),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`distribution_exists`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`, `no_members`, `no_transaction_volume`, `no_capital_basis`", body = Problem, content_type = "application/problem+json"),
     )
@@ -135,17 +128,14 @@ pub async fn commit_surplus(
     let org = OrgId(id.into_inner());
     let b = body.into_inner();
     let d = blocking(move || {
-        state
-            .coop
-            .commit_surplus(
-                &viewer(&user),
-                org,
-                b.fiscal_year,
-                b.distributable_surplus_fen,
-                b.patronage_ratio_bp,
-                &meta.0,
-            )
-            .map_err(coop_error)
+        state.coop.commit_surplus(
+            &viewer(&user),
+            org,
+            b.fiscal_year,
+            b.distributable_surplus_fen,
+            b.patronage_ratio_bp,
+            &meta.0,
+        )
     })
     .await?;
     Ok(HttpResponse::Created().json(distribution_response(d)))
@@ -158,8 +148,6 @@ pub async fn commit_surplus(
     params(("id" = Uuid, Path, description = "Cooperative id"), ("year" = i32, Path, description = "Fiscal year")),
     responses(
         (status = 200, description = "The distribution", body = SurplusResponse),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/organizations/{id}/surplus-distributions/{year}")]
@@ -169,12 +157,6 @@ pub async fn get_surplus(
     path: web::Path<(Uuid, i32)>,
 ) -> Result<HttpResponse, ApiError> {
     let (org, year) = path.into_inner();
-    let d = blocking(move || {
-        state
-            .coop
-            .distribution(&viewer(&user), OrgId(org), year)
-            .map_err(coop_error)
-    })
-    .await?;
+    let d = blocking(move || state.coop.distribution(&viewer(&user), OrgId(org), year)).await?;
     Ok(HttpResponse::Ok().json(distribution_response(d)))
 }

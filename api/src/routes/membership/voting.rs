@@ -36,8 +36,6 @@ pub struct VotesResponse {
     params(("id" = Uuid, Path, description = "Cooperative id"), VotesParams),
     responses(
         (status = 200, description = "Votes", body = VotesResponse),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -50,13 +48,7 @@ pub async fn votes(
 ) -> Result<HttpResponse, ApiError> {
     let org = OrgId(id.into_inner());
     let year = params.fiscal_year;
-    let sheet = blocking(move || {
-        state
-            .coop
-            .votes(&viewer(&user), org, year)
-            .map_err(coop_error)
-    })
-    .await?;
+    let sheet = blocking(move || state.coop.votes(&viewer(&user), org, year)).await?;
     Ok(HttpResponse::Ok().json(VotesResponse {
         fiscal_year: sheet.fiscal_year,
         basis: sheet.basis.as_str(),

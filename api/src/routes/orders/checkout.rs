@@ -99,7 +99,6 @@ pub(crate) async fn invalidate(state: &AppState, listings: impl IntoIterator<Ite
     responses(
         (status = 201, description = "Created (or replayed: header `Idempotent-Replayed: true`)", body = OrderResponse),
         (status = 400, description = "`idempotency_key_required`, `idempotency_key_invalid`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`insufficient_scope` (partner without orders:write)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`out_of_stock`, `listing_unavailable`, `group_buy_closed` (with `listing_id`), `idempotency_key_in_flight`, `duplicate_external_ref`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
@@ -130,7 +129,6 @@ pub async fn create_order(
         };
         s.orders
             .create(buyer, &input, Some((&key, &hash)), &render, Utc::now())
-            .map_err(order_error)
     })
     .await?;
     match created {
@@ -171,7 +169,6 @@ pub struct ListParams {
     params(ListParams),
     responses(
         (status = 200, description = "A page of orders", body = Page<OrderResponse>),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`insufficient_scope`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -190,13 +187,7 @@ pub async fn list_orders(
         .map(pagination::decode_id)
         .transpose()?
         .map(OrderId);
-    let rows = blocking(move || {
-        state
-            .orders
-            .list(buyer, after, limit + 1)
-            .map_err(order_error)
-    })
-    .await?;
+    let rows = blocking(move || state.orders.list(buyer, after, limit + 1)).await?;
     let page: Page<OrderResponse> =
         pagination::page(rows, limit, |o| o.id.0, |o| order_response(&o));
     Ok(HttpResponse::Ok().json(page))
@@ -209,8 +200,6 @@ pub async fn list_orders(
     params(("id" = Uuid, Path, description = "Order id")),
     responses(
         (status = 200, description = "The order", body = OrderResponse),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/orders/{id}")]
@@ -222,9 +211,9 @@ pub async fn get_order(
     let buyer = reading_buyer(&caller)?;
     let id = OrderId(id.into_inner());
     let (order, events) = blocking(move || {
-        let o = state.orders.get(buyer, id).map_err(order_error)?;
-        let e = state.orders.events(buyer, id).map_err(order_error)?;
-        Ok((o, e))
+        let o = state.orders.get(buyer, id)?;
+        let e = state.orders.events(buyer, id)?;
+        Ok::<_, ApiError>((o, e))
     })
     .await?;
     let mut body = order_response(&order);
@@ -239,8 +228,6 @@ pub async fn get_order(
     params(("id" = Uuid, Path, description = "Order id")),
     responses(
         (status = 200, description = "Cancelled", body = OrderResponse),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`invalid_transition`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -254,11 +241,8 @@ pub async fn cancel_order(
     let id = OrderId(id.into_inner());
     let s = state.clone();
     let (restocked, order) = blocking(move || {
-        let r = s
-            .orders
-            .cancel(buyer, id, Utc::now())
-            .map_err(order_error)?;
-        Ok((r, s.orders.get(buyer, id).map_err(order_error)?))
+        let r = s.orders.cancel(buyer, id, Utc::now())?;
+        Ok::<_, ApiError>((r, s.orders.get(buyer, id)?))
     })
     .await?;
     invalidate(&state, restocked).await;
@@ -273,8 +257,6 @@ pub async fn cancel_order(
     params(("id" = Uuid, Path, description = "Order id")),
     responses(
         (status = 200, description = "Updated order", body = OrderResponse),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`invalid_transition`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -286,12 +268,6 @@ pub async fn confirm_receipt(
 ) -> Result<HttpResponse, ApiError> {
     let buyer = buyer(&caller, Scope::OrdersWrite)?;
     let id = OrderId(id.into_inner());
-    let order = blocking(move || {
-        state
-            .orders
-            .confirm_receipt(buyer, id, Utc::now())
-            .map_err(order_error)
-    })
-    .await?;
+    let order = blocking(move || state.orders.confirm_receipt(buyer, id, Utc::now())).await?;
     Ok(HttpResponse::Ok().json(order_response(&order)))
 }

@@ -21,7 +21,6 @@ pub struct SellerOrderParams {
     params(SellerOrderParams),
     responses(
         (status = 200, description = "A page of seller orders", body = Page<SellerOrderResponse>),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`: not staff of this seller", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -40,16 +39,13 @@ pub async fn list_seller_orders(
         .transpose()?
         .map(SellerOrderId);
     let rows = blocking(move || {
-        state
-            .orders
-            .seller_orders(
-                user.id,
-                OrgId(p.org_id),
-                p.status.as_deref(),
-                after,
-                limit + 1,
-            )
-            .map_err(order_error)
+        state.orders.seller_orders(
+            user.id,
+            OrgId(p.org_id),
+            p.status.as_deref(),
+            after,
+            limit + 1,
+        )
     })
     .await?;
     let page: Page<SellerOrderResponse> = pagination::page(
@@ -68,8 +64,6 @@ pub async fn list_seller_orders(
     params(("id" = Uuid, Path, description = "Seller order id")),
     responses(
         (status = 200, description = "The seller order", body = SellerOrderResponse),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/seller-orders/{id}")]
@@ -79,7 +73,7 @@ pub async fn get_seller_order(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = SellerOrderId(id.into_inner());
-    let so = blocking(move || state.orders.seller_order(user.id, id).map_err(order_error)).await?;
+    let so = blocking(move || state.orders.seller_order(user.id, id)).await?;
     Ok(HttpResponse::Ok().json(seller_order_response(&so, false)))
 }
 
@@ -91,12 +85,8 @@ pub(crate) async fn act(
 ) -> Result<HttpResponse, ApiError> {
     let id = SellerOrderId(id);
     let s = state.clone();
-    let (so, restocked) = blocking(move || {
-        s.orders
-            .seller_act(user.id, id, action, Utc::now())
-            .map_err(order_error)
-    })
-    .await?;
+    let (so, restocked) =
+        blocking(move || s.orders.seller_act(user.id, id, action, Utc::now())).await?;
     invalidate(&state, restocked).await;
     Ok(HttpResponse::Ok().json(seller_order_response(&so, false)))
 }
@@ -110,8 +100,6 @@ macro_rules! seller_action {
             params(("id" = Uuid, Path, description = "Seller order id")),
             responses(
                 (status = 200, description = "Updated", body = SellerOrderResponse),
-                (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
-                (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
                 (status = 409, description = "`invalid_transition`", body = Problem, content_type = "application/problem+json"),
             )
         )]
@@ -157,10 +145,7 @@ pub struct ShipRequest {
     request_body = ShipRequest,
     responses(
         (status = 200, description = "Shipped", body = SellerOrderResponse),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`invalid_transition`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/seller-orders/{id}/ship")]
@@ -191,8 +176,6 @@ pub async fn ship_seller_order(
     params(("id" = Uuid, Path, description = "Seller order id")),
     responses(
         (status = 200, description = "Refunded", body = SellerOrderResponse),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`invalid_transition`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -231,7 +214,6 @@ pub async fn list_stations(
         state
             .coop
             .list_orgs(Some("service_station"), region.as_deref(), None, None, 200)
-            .map_err(coop_error)
     })
     .await?;
     Ok(HttpResponse::Ok().json(Page {
@@ -260,8 +242,6 @@ pub struct PickupRequest {
     request_body = PickupRequest,
     responses(
         (status = 200, description = "Delivered", body = SellerOrderResponse),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`invalid_transition` (not shipped yet)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`wrong_pickup_code`", body = Problem, content_type = "application/problem+json"),
     )
@@ -276,16 +256,13 @@ pub async fn station_pickup(
     let station = OrgId(id.into_inner());
     let b = body.into_inner();
     let so = blocking(move || {
-        state
-            .orders
-            .pickup(
-                user.id,
-                station,
-                b.code.trim(),
-                SellerOrderId(b.seller_order_id),
-                Utc::now(),
-            )
-            .map_err(order_error)
+        state.orders.pickup(
+            user.id,
+            station,
+            b.code.trim(),
+            SellerOrderId(b.seller_order_id),
+            Utc::now(),
+        )
     })
     .await?;
     Ok(HttpResponse::Ok().json(seller_order_response(&so, false)))

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::organizations::{coop_error, OrganizationResponse};
+use super::organizations::OrganizationResponse;
 use crate::auth::{require_scope, AuthUser, Caller};
 use crate::contract;
 use crate::error::{ApiError, Problem};
@@ -34,46 +34,49 @@ pub use dto::*;
 pub use fulfilment::*;
 pub use payments::*;
 
-fn order_error(e: OrderError) -> ApiError {
-    let listing = |code: &'static str, id: ListingId, msg: String| {
-        ApiError::conflict(code, msg).with_extra("listing_id", serde_json::json!(id.to_string()))
-    };
-    match e {
-        OrderError::Validation(v) => ApiError::validation(v),
-        OrderError::NotFound => ApiError::not_found(),
-        OrderError::Forbidden(code, m) => ApiError::forbidden(code, m),
-        OrderError::OutOfStock(id) => listing(
-            "out_of_stock",
-            id,
-            format!("listing {id} does not have enough stock"),
-        ),
-        OrderError::Unavailable(id) => listing(
-            "listing_unavailable",
-            id,
-            format!("listing {id} cannot be ordered now"),
-        ),
-        OrderError::GroupBuyClosed(id) => listing(
-            "group_buy_closed",
-            id,
-            format!("the group buy of listing {id} has closed"),
-        ),
-        OrderError::InvalidTransition(m) => ApiError::conflict("invalid_transition", m),
-        OrderError::IdempotencyMismatch => ApiError::unprocessable(
-            "idempotency_key_reused",
-            "this Idempotency-Key was used with a different request",
-        ),
-        OrderError::IdempotencyInFlight => ApiError::conflict(
-            "idempotency_key_in_flight",
-            "a request with this Idempotency-Key is still being processed",
-        ),
-        OrderError::DuplicateExternalRef => ApiError::conflict(
-            "duplicate_external_ref",
-            "an order with this external_ref already exists",
-        ),
-        OrderError::WrongPickupCode => {
-            ApiError::unprocessable("wrong_pickup_code", "the pickup code does not match")
+impl From<OrderError> for ApiError {
+    fn from(e: OrderError) -> Self {
+        let listing = |code: &'static str, id: ListingId, msg: String| {
+            ApiError::conflict(code, msg)
+                .with_extra("listing_id", serde_json::json!(id.to_string()))
+        };
+        match e {
+            OrderError::Validation(v) => ApiError::validation(v),
+            OrderError::NotFound => ApiError::not_found(),
+            OrderError::Forbidden(code, m) => ApiError::forbidden(code, m),
+            OrderError::OutOfStock(id) => listing(
+                "out_of_stock",
+                id,
+                format!("listing {id} does not have enough stock"),
+            ),
+            OrderError::Unavailable(id) => listing(
+                "listing_unavailable",
+                id,
+                format!("listing {id} cannot be ordered now"),
+            ),
+            OrderError::GroupBuyClosed(id) => listing(
+                "group_buy_closed",
+                id,
+                format!("the group buy of listing {id} has closed"),
+            ),
+            OrderError::InvalidTransition(m) => ApiError::conflict("invalid_transition", m),
+            OrderError::IdempotencyMismatch => ApiError::unprocessable(
+                "idempotency_key_reused",
+                "this Idempotency-Key was used with a different request",
+            ),
+            OrderError::IdempotencyInFlight => ApiError::conflict(
+                "idempotency_key_in_flight",
+                "a request with this Idempotency-Key is still being processed",
+            ),
+            OrderError::DuplicateExternalRef => ApiError::conflict(
+                "duplicate_external_ref",
+                "an order with this external_ref already exists",
+            ),
+            OrderError::WrongPickupCode => {
+                ApiError::unprocessable("wrong_pickup_code", "the pickup code does not match")
+            }
+            OrderError::Unknown(e) => e.into(),
         }
-        OrderError::Unknown(e) => e.into(),
     }
 }
 

@@ -33,8 +33,6 @@ impl From<Payment> for PaymentResponse {
     params(("id" = Uuid, Path, description = "Order id")),
     responses(
         (status = 201, description = "Payment created; the provider notifies its result", body = PaymentResponse),
-        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`invalid_transition` (paid, cancelled or expired)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -46,13 +44,7 @@ pub async fn create_payment(
 ) -> Result<HttpResponse, ApiError> {
     let buyer = buyer(&caller, Scope::OrdersWrite)?;
     let id = OrderId(id.into_inner());
-    let p = blocking(move || {
-        state
-            .orders
-            .start_payment(buyer, id, Utc::now())
-            .map_err(order_error)
-    })
-    .await?;
+    let p = blocking(move || state.orders.start_payment(buyer, id, Utc::now())).await?;
     Ok(HttpResponse::Created().json(PaymentResponse::from(p)))
 }
 
@@ -108,13 +100,7 @@ pub async fn payment_notify(
             tracing::warn!(error = %e, "payment notification refused");
             ApiError::bad_request(code, e.to_string())
         })?;
-    let applied = blocking(move || {
-        state
-            .orders
-            .apply_notification(&notification, now)
-            .map_err(order_error)
-    })
-    .await?;
+    let applied = blocking(move || state.orders.apply_notification(&notification, now)).await?;
     let result = match applied {
         PaymentApplied::Paid => "paid",
         PaymentApplied::Failed => "failed",
@@ -150,7 +136,7 @@ pub(crate) async fn sandbox_outcome(
     };
     let pid = PaymentId(id);
     let s = state.clone();
-    let payment = blocking(move || s.orders.payment(pid).map_err(order_error)).await?;
+    let payment = blocking(move || s.orders.payment(pid)).await?;
     let (ts, sig, body) = sandbox
         .notification(&payment, succeeded, Utc::now())
         .map_err(ApiError::internal)?;
