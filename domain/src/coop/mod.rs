@@ -6,6 +6,12 @@ pub mod ports;
 pub mod rules;
 pub mod service;
 
+#[cfg(test)]
+mod memory;
+#[cfg(test)]
+#[allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+mod service_tests;
+
 pub use model::*;
 pub use ports::*;
 pub use rules::*;
