@@ -246,7 +246,7 @@ impl Settings {
             database_url: r.required_secret("DATABASE_URL"),
             database_read_url: r.raw("DATABASE_READ_URL").map(SecretString::from),
             database_pool_size: r.parse("DATABASE_POOL_SIZE", 10),
-            database_connect_timeout: r.millis("DATABASE_CONNECT_TIMEOUT_MS", 1_000),
+            database_connect_timeout: r.millis("DATABASE_CONNECT_TIMEOUT_MS", 3_000),
             redis_url: SecretString::from(r.string("REDIS_URL", "redis://127.0.0.1:56379/0")),
             redis_key_prefix: r.string("REDIS_KEY_PREFIX", "coopmart:"),
             redis_timeout: r.millis("REDIS_TIMEOUT_MS", 250),

@@ -235,10 +235,14 @@ fn serve(state: web::Data<AppState>, listener: TcpListener) -> anyhow::Result<Se
                     .external_urls_from_iter_unchecked([("/openapi.json", served_doc.clone())]),
             )
             .default_service(web::to(no_route))
-            .wrap(from_fn({
-                let policy = crate::cors::CorsPolicy::new(&origins);
-                move |req, next| crate::cors::cors(policy.clone(), req, next)
-            }))
+            // No allow-list, no CORS layer at all (nothing to do per request).
+            .wrap(actix_web::middleware::Condition::new(
+                !origins.is_empty(),
+                from_fn({
+                    let policy = crate::cors::CorsPolicy::new(&origins);
+                    move |req, next| crate::cors::cors(policy.clone(), req, next)
+                }),
+            ))
             .wrap(from_fn(crate::middleware::request_context))
     })
     .workers(workers)

@@ -37,8 +37,8 @@ pub struct PgPool {
 
 /// How long after the last sign of an outage checkouts are pinged first.
 const OUTAGE_WINDOW: Duration = Duration::from_secs(10);
-/// While the database is known to be down, a request waits at most this long
-/// for a connection before it is answered 503.
+/// Within the outage window a request waits at most this long for a
+/// connection before it is answered 503.
 const DOWN_CHECKOUT_WAIT: Duration = Duration::from_millis(250);
 
 #[derive(Debug, thiserror::Error)]
@@ -67,9 +67,6 @@ fn now_ms() -> u64 {
 pub struct PoolHealth {
     /// Unix ms of the last failure that meant the server went away (0: never).
     last_outage_ms: AtomicU64,
-    /// Unix ms of the last checkout that found no connection (0: none since
-    /// the last success).
-    down_since_ms: AtomicU64,
 }
 
 impl PoolHealth {
@@ -213,8 +210,11 @@ pub fn build_pool(url: &SecretString, max_size: u32, connect_timeout: Duration) 
 pub fn get_conn(pool: &PgPool) -> Result<PgPooled, DbError> {
     let health = &pool.health;
     for _ in 0..=pool.pool.max_size() {
-        let down = health.down_since_ms.load(Ordering::Relaxed) != 0 && health.in_outage_window();
-        let got = if down {
+        // Right after a sign that the server went away, wait only briefly:
+        // the request is answered 503 instead of queueing for the full
+        // timeout against a server that is not there.
+        let outage = health.in_outage_window();
+        let got = if outage {
             pool.pool.get_timeout(DOWN_CHECKOUT_WAIT)
         } else {
             pool.pool.get()
@@ -222,16 +222,16 @@ pub fn get_conn(pool: &PgPool) -> Result<PgPooled, DbError> {
         let mut conn = match got {
             Ok(c) => c,
             Err(e) => {
-                health.note_outage();
-                health.down_since_ms.store(now_ms(), Ordering::Relaxed);
+                // No connection at all: the server is unreachable. Some
+                // connections, all busy: overload — also 503, but not an
+                // outage (no pings, no short waits for the others).
+                if pool.pool.state().connections == 0 {
+                    health.note_outage();
+                }
                 return Err(DbError::Unavailable(e.to_string()));
             }
         };
-        if !health.in_outage_window() {
-            return Ok(conn);
-        }
-        if conn.ping().is_ok() {
-            health.down_since_ms.store(0, Ordering::Relaxed);
+        if !outage || conn.ping().is_ok() {
             return Ok(conn);
         }
         // Dead: mark it so the pool discards it on drop, and try another.
