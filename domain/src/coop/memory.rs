@@ -85,6 +85,8 @@ pub struct Register {
     /// member → (transaction volume, capital basis) for the year under test.
     pub money: HashMap<MemberId, (Fen, Fen)>,
     pub distributions: Vec<Distribution>,
+    /// Transaction volume recorded through `add_transaction`.
+    pub fed: Vec<(OrgId, MemberId, NewTransaction)>,
 }
 
 #[derive(Default)]
@@ -267,12 +269,27 @@ impl CapitalAccounts for MemoryRegister {
     }
     fn add_transaction(
         &self,
-        _org: OrgId,
-        _member: MemberId,
-        _t: &NewTransaction,
+        org: OrgId,
+        member: MemberId,
+        t: &NewTransaction,
         _actor: Option<UserId>,
     ) -> Result<MemberWriteOutcome<()>, Unknown> {
-        Err(unused("members.add_transaction"))
+        let mut st = self.lock()?;
+        let Some(m) = st
+            .members
+            .iter()
+            .find(|m| m.id == member && m.organization_id == org)
+        else {
+            return Ok(MemberWriteOutcome::NotFound);
+        };
+        if m.status != MemberStatus::Active {
+            return Ok(MemberWriteOutcome::NotActive(m.status));
+        }
+        if t.reference.is_some() && st.fed.iter().any(|(_, _, f)| f.reference == t.reference) {
+            return Ok(MemberWriteOutcome::Duplicate);
+        }
+        st.fed.push((org, member, t.clone()));
+        Ok(MemberWriteOutcome::Written(()))
     }
     fn add_quantification(
         &self,

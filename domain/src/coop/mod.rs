@@ -7,7 +7,7 @@ pub mod rules;
 pub mod service;
 
 #[cfg(test)]
-mod memory;
+pub(crate) mod memory;
 #[cfg(test)]
 #[allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 mod service_tests;

@@ -5,17 +5,19 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 
-use super::memory::{MemoryOrders, MemoryStaff, MemoryVolume, NoGateway};
+use super::memory::{MemoryOrders, NoGateway};
 use super::*;
 use crate::catalog::{ListingId, ListingStatus, SaleTerms};
+use crate::coop::memory::{MemoryOrgs, MemoryRegister};
 use crate::coop::{MemberId, OrgId, OrgKind};
+use crate::coop::{MemberRef, StaffRole};
 use crate::identity::{PartnerId, UserId};
 use crate::money::Fen;
 
 struct World {
     service: OrderService,
     orders: Arc<MemoryOrders>,
-    volume: Arc<MemoryVolume>,
+    volume: Arc<MemoryRegister>,
     seller: OrgId,
     staff: UserId,
     listing: ListingId,
@@ -26,7 +28,8 @@ fn world(stock: i32) -> World {
     let seller = OrgId::new();
     let staff = UserId::new();
     let listing = ListingId::new();
-    let member = MemberId::new();
+    let volume = Arc::new(MemoryRegister::default());
+    let member = volume.seed_member(seller, MemberRef::User(UserId::new()), true, Fen(0), Fen(0));
     let orders = Arc::new(MemoryOrders::with_listings(vec![ListingSnapshot {
         id: listing,
         seller_id: seller,
@@ -41,12 +44,13 @@ fn world(stock: i32) -> World {
         sale: SaleTerms::Spot,
         supplier_member_id: Some(member),
     }]));
-    let volume = Arc::new(MemoryVolume::default());
+    let orgs = Arc::new(MemoryOrgs::default());
+    if let Ok(mut s) = orgs.staff.lock() {
+        s.push((seller, staff, StaffRole::Admin));
+    }
     let service = OrderService {
         orders: orders.clone(),
-        orgs: Arc::new(MemoryStaff {
-            staff: vec![(seller, staff)],
-        }),
+        orgs,
         members: volume.clone(),
         gateway: Arc::new(NoGateway),
         payment_ttl: Duration::minutes(15),
@@ -275,7 +279,12 @@ fn accept_ship_deliver_confirm_completes_the_order_and_feeds_member_volume() {
         Some(OrderStatus::Completed),
         "{done:?}"
     );
-    let fed = w.volume.fed.lock().map(|f| f.clone()).unwrap_or_default();
+    let fed = w
+        .volume
+        .state
+        .lock()
+        .map(|s| s.fed.clone())
+        .unwrap_or_default();
     assert_eq!(fed.len(), 1, "{fed:?}");
     assert_eq!(
         (fed[0].0, fed[0].1, fed[0].2.amount),
