@@ -73,7 +73,13 @@ pub fn document() -> utoipa::openapi::OpenApi {
 /// The document as served and committed: [`document`] with the patterns of
 /// formats and the links of the main flows added to its JSON.
 pub fn document_value() -> Result<serde_json::Value, serde_json::Error> {
-    let mut doc = serde_json::to_value(document())?;
+    served_json(&document())
+}
+
+/// [`document_value`] of a document already built (start-up builds it once
+/// for the route table and serves this).
+pub fn served_json(api: &utoipa::openapi::OpenApi) -> Result<serde_json::Value, serde_json::Error> {
+    let mut doc = serde_json::to_value(api)?;
     crate::openapi_shared::add_format_patterns(&mut doc);
     crate::openapi_shared::add_links(&mut doc);
     Ok(doc)

@@ -205,7 +205,7 @@ fn serve(state: web::Data<AppState>, listener: TcpListener) -> anyhow::Result<Se
     let shutdown = settings.shutdown_timeout.as_secs();
     let doc = crate::openapi::document();
     let routes = web::Data::new(RouteTable::from_doc(&doc));
-    let served_doc = crate::openapi::document_value()?;
+    let served_doc = crate::openapi::served_json(&doc)?;
     let origins = settings.cors_allowed_origins.clone();
     let server = HttpServer::new(move || {
         // The routes are registered here; their documentation (the same
