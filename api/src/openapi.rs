@@ -28,6 +28,7 @@ Money is integer fen (CNY). Errors are application/problem+json with a stable `c
         (name = "catalog", description = "Categories, listings, search, hot lists, storefronts, partner catalog feed"),
         (name = "orders", description = "Orders (Idempotency-Key), payments and the provider notification"),
         (name = "seller orders", description = "Seller fulfilment, refunds, service-station pickups"),
+        (name = "delivery", description = "Freight templates (运费模板) and shipments followed from the county hub to the village station"),
         (name = "sandbox", description = "The built-in sandbox payment provider (PAYMENT_PROVIDER=sandbox)"),
     )
 )]

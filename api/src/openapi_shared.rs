@@ -120,6 +120,45 @@ pub fn add_format_patterns(doc: &mut serde_json::Value) {
 /// actions.
 const LINKS: &[(&str, &str, &str, &[(&str, &str)])] = &[
     (
+        "create_freight_template",
+        "201",
+        "get_freight_template",
+        &[
+            ("id", "$response.body#/org_id"),
+            ("template_id", "$response.body#/id"),
+        ],
+    ),
+    (
+        "create_freight_template",
+        "201",
+        "replace_freight_template",
+        &[
+            ("id", "$response.body#/org_id"),
+            ("template_id", "$response.body#/id"),
+        ],
+    ),
+    (
+        "create_freight_template",
+        "201",
+        "delete_freight_template",
+        &[
+            ("id", "$response.body#/org_id"),
+            ("template_id", "$response.body#/id"),
+        ],
+    ),
+    (
+        "create_shipment",
+        "201",
+        "get_shipment",
+        &[("id", "$response.body#/id")],
+    ),
+    (
+        "create_shipment",
+        "201",
+        "record_shipment_event",
+        &[("id", "$response.body#/id")],
+    ),
+    (
         "create_organization",
         "201",
         "get_organization",

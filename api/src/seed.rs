@@ -6,6 +6,7 @@ use domain::catalog::{
     CertKind, Certification, Grade, ListingFields, ListingStatus, SaleTerms, Storage, TierPrice,
 };
 use domain::coop::{CoopError, CreateOrgInput, CreditCode, OrgId, Viewer};
+use domain::delivery::{Rate, RegionRule, TemplateInput};
 use domain::identity::{RegisterError, RegisterInput, RequestMeta, UserId};
 use domain::money::Fen;
 use domain::region::RegionCode;
@@ -13,10 +14,11 @@ use domain::region::RegionCode;
 use crate::state::AppState;
 
 /// Demo accounts: (email, password, display name).
-pub const DEMO_USERS: [(&str, &str, &str); 3] = [
+pub const DEMO_USERS: [(&str, &str, &str); 4] = [
     ("buyer@coopmart.local", "Harvest-Melon-2026", "王芳"),
     ("coop-admin@coopmart.local", "Golden-Rice-2026", "李合心"),
     ("station@coopmart.local", "Village-Pickup-2026", "赵站长"),
+    ("hub@coopmart.local", "Cold-Chain-Sorting-2026", "孙主任"),
 ];
 
 /// (name, variety, category code, unit label, unit grams, price fen, storage, shelf life days)
@@ -335,6 +337,7 @@ pub fn generate_listings(
         };
         out.push(ListingFields {
             supplier_member_id: None,
+            freight_template_id: None,
             title: format!("{city}{name} {unit}"),
             description: format!("{city}产地直发，{variety}，新鲜采摘。"),
             category_id: category,
@@ -418,6 +421,7 @@ fn ensure_org(
         parent_id: parent,
         contact_email: "demo@coopmart.local".to_owned(),
         additional_vote_basis: Some("capital".to_owned()),
+        pickup_fee_fen: None,
     };
     match state
         .coop
@@ -427,6 +431,47 @@ fn ensure_org(
         Err(CoopError::Conflict { .. }) => Ok(None),
         Err(e) => Err(anyhow::anyhow!("seeding {name}: {e}")),
     }
+}
+
+/// A coop's default freight template: its own province ships free up to
+/// 5 kg, elsewhere ¥10 for the first kg and ¥5 per further kg, orders of
+/// ¥199 ship free, Tibet is not served (Xinjiang neither, except from
+/// Xinjiang), chilled and frozen produce adds ¥8.
+fn default_template(
+    state: &AppState,
+    owner: &Viewer,
+    org: OrgId,
+    region: &str,
+) -> anyhow::Result<()> {
+    let province = region.get(..2).unwrap_or("22").to_owned();
+    let mut refused = vec!["54".to_owned()];
+    if province != "65" {
+        refused.push("65".to_owned());
+    }
+    let rate = |first_unit, first_fen, additional_fen| Rate {
+        first_unit,
+        first_fen,
+        additional_unit: 1000,
+        additional_fen,
+    };
+    let input = TemplateInput {
+        name: "省内包邮".to_owned(),
+        mode: "weight".to_owned(),
+        is_default: true,
+        rules: vec![RegionRule {
+            regions: vec![province],
+            rate: rate(5000, 0, 100),
+        }],
+        default_rule: Some(rate(1000, 1000, 500)),
+        free_over_fen: Some(19_900),
+        no_delivery_regions: refused,
+        cold_chain_surcharge_fen: 800,
+    };
+    state
+        .delivery
+        .save_template(owner.user, org, None, &input, Utc::now())
+        .map_err(|e| anyhow::anyhow!("seeding a freight template: {e}"))?;
+    Ok(())
 }
 
 /// Demo accounts, an SMC tree, farmer cooperatives, a service station and
@@ -486,6 +531,7 @@ pub fn run(state: &AppState) -> anyhow::Result<()> {
     for (i, (name, body, region, n)) in coops.into_iter().enumerate() {
         if let Some(org) = ensure_org(state, &coop_admin, "farmer_coop", name, body, region, None)?
         {
+            default_template(state, &coop_admin, org, region)?;
             let fields = generate_listings(state, n, i * 1000)?;
             listed += state
                 .catalog
@@ -503,6 +549,19 @@ pub fn run(state: &AppState) -> anyhow::Result<()> {
         "service_station",
         "合心镇村级电商服务站",
         "91220106DEMTDA001",
+        "220106",
+        None,
+    )?;
+    let hub = Viewer {
+        user: ids[3],
+        platform_admin: false,
+    };
+    ensure_org(
+        state,
+        &hub,
+        "logistics_hub",
+        "绿园区县级物流配送中心",
+        "91220106DEMWLA001",
         "220106",
         None,
     )?;

@@ -1,6 +1,8 @@
 //! Wiring: builds adapters from settings, applies migrations and returns a
 //! running-ready HTTP server bound to the configured address.
 
+use domain::delivery::DeliveryService;
+use infra::delivery::{PgFreightTemplates, PgShipmentStore};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
@@ -97,10 +99,16 @@ pub fn build_state(settings: Settings, addr: SocketAddr) -> anyhow::Result<AppSt
         users: identity.users.clone(),
         audit: identity.audit.clone(),
     };
+    let delivery = DeliveryService {
+        templates: Arc::new(PgFreightTemplates { pool: pool.clone() }),
+        shipments: Arc::new(PgShipmentStore { pool: pool.clone() }),
+        orgs: coop.orgs.clone(),
+    };
     let catalog = CatalogService {
         listings: Arc::new(PgListingRepository::new(pool.clone(), read_pool.clone())),
         orgs: coop.orgs.clone(),
         members: coop.members.clone(),
+        templates: delivery.templates.clone(),
     };
     let listing_cache = Arc::new(ListingCache::new(
         cache.clone(),
@@ -138,6 +146,7 @@ pub fn build_state(settings: Settings, addr: SocketAddr) -> anyhow::Result<AppSt
         mailer,
         identity,
         coop,
+        delivery,
         catalog,
         listing_cache,
         orders,

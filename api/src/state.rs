@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use domain::catalog::CatalogService;
 use domain::coop::CoopService;
+use domain::delivery::DeliveryService;
 use domain::identity::IdentityService;
 use domain::mail::Mailer;
 use domain::orders::OrderService;
@@ -25,6 +26,7 @@ pub struct AppState {
     pub mailer: Arc<dyn Mailer>,
     pub identity: IdentityService,
     pub coop: CoopService,
+    pub delivery: DeliveryService,
     pub catalog: CatalogService,
     pub listing_cache: Arc<ListingCache>,
     pub orders: OrderService,

@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod coop;
+pub mod delivery;
 pub mod identity;
 pub mod ids;
 pub mod mail;

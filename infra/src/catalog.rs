@@ -8,6 +8,7 @@ use diesel::result::Error as DieselError;
 use diesel::sql_types::{Bool, Text};
 use domain::catalog::*;
 use domain::coop::{MemberId, OrgId};
+use domain::delivery::FreightTemplateId;
 use domain::money::Fen;
 use domain::region::RegionCode;
 use uuid::Uuid;
@@ -22,6 +23,7 @@ struct ListingRow {
     id: Uuid,
     seller_id: Uuid,
     supplier_member_id: Option<Uuid>,
+    freight_template_id: Option<Uuid>,
     title: String,
     description: String,
     category_id: Uuid,
@@ -92,6 +94,7 @@ impl ListingRow {
             seller_id: OrgId(self.seller_id),
             fields: ListingFields {
                 supplier_member_id: self.supplier_member_id.map(MemberId),
+                freight_template_id: self.freight_template_id.map(FreightTemplateId),
                 title: self.title,
                 description: self.description,
                 category_id: CategoryId(self.category_id),
@@ -181,6 +184,7 @@ macro_rules! field_values {
                 listings::status.eq($status.as_str()),
                 listings::search_terms.eq(index_terms(&f.title, &f.variety)),
                 listings::root_category_id.eq($root),
+                listings::freight_template_id.eq(f.freight_template_id.map(|t| t.0)),
             ),
         )
     }};

@@ -5,6 +5,7 @@ pub mod cache;
 pub mod catalog;
 pub mod coop;
 pub mod db;
+pub mod delivery;
 pub mod identity;
 pub mod ledger;
 pub mod listing_cache;

@@ -40,6 +40,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    freight_templates (id) {
+        id -> Uuid,
+        org_id -> Uuid,
+        name -> Text,
+        is_default -> Bool,
+        spec -> Jsonb,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     idempotency_keys (scope, key) {
         scope -> Text,
         key -> Text,
@@ -115,6 +127,7 @@ diesel::table! {
         searchable -> Nullable<Bool>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        freight_template_id -> Nullable<Uuid>,
     }
 }
 
@@ -259,6 +272,7 @@ diesel::table! {
         created_by -> Uuid,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        pickup_fee_fen -> Int8,
     }
 }
 
@@ -316,6 +330,45 @@ diesel::table! {
         delivered_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        freight_fen -> Int8,
+    }
+}
+
+diesel::table! {
+    shipment_events (id) {
+        id -> Uuid,
+        shipment_id -> Uuid,
+        #[sql_name = "type"]
+        type_ -> Text,
+        occurred_at -> Timestamptz,
+        utc_offset_seconds -> Int4,
+        region_code -> Text,
+        place -> Text,
+        temperature_dc -> Nullable<Int4>,
+        organization_id -> Uuid,
+        recorded_by -> Text,
+        recorded_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    shipment_items (shipment_id, order_item_id) {
+        shipment_id -> Uuid,
+        order_item_id -> Uuid,
+        quantity -> Int4,
+    }
+}
+
+diesel::table! {
+    shipments (id) {
+        id -> Uuid,
+        seller_order_id -> Uuid,
+        carrier -> Text,
+        tracking_no -> Text,
+        route_org_ids -> Array<Nullable<Uuid>>,
+        cold_chain -> Bool,
+        created_by -> Text,
+        created_at -> Timestamptz,
     }
 }
 
@@ -360,6 +413,7 @@ diesel::table! {
 diesel::joinable!(capital_contributions -> members (member_id));
 diesel::joinable!(capital_contributions -> organizations (organization_id));
 diesel::joinable!(capital_contributions -> users (recorded_by));
+diesel::joinable!(freight_templates -> organizations (org_id));
 diesel::joinable!(journal_lines -> journal_entries (entry_id));
 diesel::joinable!(journal_lines -> ledger_accounts (account_id));
 diesel::joinable!(listings -> members (supplier_member_id));
@@ -391,6 +445,11 @@ diesel::joinable!(payments -> orders (order_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(seller_orders -> orders (order_id));
 diesel::joinable!(seller_orders -> organizations (seller_id));
+diesel::joinable!(shipment_events -> organizations (organization_id));
+diesel::joinable!(shipment_events -> shipments (shipment_id));
+diesel::joinable!(shipment_items -> order_items (order_item_id));
+diesel::joinable!(shipment_items -> shipments (shipment_id));
+diesel::joinable!(shipments -> seller_orders (seller_order_id));
 diesel::joinable!(surplus_allocations -> members (member_id));
 diesel::joinable!(surplus_allocations -> surplus_distributions (distribution_id));
 diesel::joinable!(surplus_distributions -> journal_entries (journal_entry_id));
@@ -401,6 +460,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     capital_contributions,
     categories,
+    freight_templates,
     idempotency_keys,
     journal_entries,
     journal_lines,
@@ -420,6 +480,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     payments,
     refresh_tokens,
     seller_orders,
+    shipment_events,
+    shipment_items,
+    shipments,
     surplus_allocations,
     surplus_distributions,
     users,

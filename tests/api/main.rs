@@ -5,6 +5,7 @@
 mod browser;
 mod catalog;
 mod coop;
+mod delivery;
 mod faults;
 mod foundation;
 mod identity;

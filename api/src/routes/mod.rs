@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod catalog;
+pub mod delivery;
 pub mod health;
 pub mod membership;
 pub mod orders;
@@ -61,6 +62,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(catalog::archive_listing)
             .service(catalog::storefront)
             .service(catalog::catalog_changes)
+            .service(orders::quote_order)
             .service(orders::create_order)
             .service(orders::list_orders)
             .service(orders::get_order)
@@ -75,6 +77,14 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(orders::accept_seller_order)
             .service(orders::reject_seller_order)
             .service(orders::ship_seller_order)
+            .service(orders::create_shipment)
+            .service(delivery::get_shipment)
+            .service(delivery::record_shipment_event)
+            .service(delivery::list_freight_templates)
+            .service(delivery::create_freight_template)
+            .service(delivery::get_freight_template)
+            .service(delivery::replace_freight_template)
+            .service(delivery::delete_freight_template)
             .service(orders::deliver_seller_order)
             .service(orders::refund_seller_order)
             .service(orders::list_stations)

@@ -53,7 +53,7 @@ where
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreateOrganizationRequest {
-    /// `supply_marketing_coop`, `grassroots_coop`, `farmer_coop`, `coop_union`, `enterprise`, `family_farm`, `service_station`
+    /// `supply_marketing_coop`, `grassroots_coop`, `farmer_coop`, `coop_union`, `enterprise`, `family_farm`, `service_station`, `logistics_hub`
     #[schema(example = "farmer_coop")]
     pub kind: String,
     #[schema(example = "合心镇甜瓜专业合作社")]
@@ -69,6 +69,9 @@ pub struct CreateOrganizationRequest {
     pub contact_email: String,
     /// Additional votes by `none` (default), `capital` or `transaction_volume`
     pub additional_vote_basis: Option<String>,
+    /// Service stations: the fee per seller order picked up there (default 0).
+    #[schema(minimum = 0, maximum = 10_000_000)]
+    pub pickup_fee_fen: Option<i64>,
 }
 
 #[derive(Deserialize, ToSchema, Default)]
@@ -81,6 +84,9 @@ pub struct UpdateOrganizationRequest {
     #[schema(value_type = Option<Uuid>, nullable)]
     pub parent_id: Option<Option<Uuid>>,
     pub additional_vote_basis: Option<String>,
+    /// Service stations: the fee per seller order picked up there.
+    #[schema(minimum = 0, maximum = 10_000_000)]
+    pub pickup_fee_fen: Option<i64>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -95,6 +101,8 @@ pub struct OrganizationResponse {
     pub parent_id: Option<Uuid>,
     pub contact_email: String,
     pub additional_vote_basis: &'static str,
+    /// Service stations: what a buyer pays per seller order picked up there.
+    pub pickup_fee_fen: i64,
     /// Always `active` (organizations are not deleted).
     pub status: &'static str,
     pub created_at: DateTime<Utc>,
@@ -113,6 +121,7 @@ impl From<Organization> for OrganizationResponse {
             parent_id: o.parent_id.map(|p| p.0),
             contact_email: o.contact_email,
             additional_vote_basis: o.additional_vote_basis.as_str(),
+            pickup_fee_fen: o.pickup_fee.0,
             status: "active",
             created_at: o.created_at,
             updated_at: o.updated_at,
@@ -164,6 +173,7 @@ pub async fn create_organization(
         parent_id: b.parent_id.map(OrgId),
         contact_email: b.contact_email,
         additional_vote_basis: b.additional_vote_basis,
+        pickup_fee_fen: b.pickup_fee_fen,
     };
     let org = blocking(move || state.coop.create_org(&viewer(&user), &input, &meta.0)).await?;
     Ok(HttpResponse::Created().json(OrganizationResponse::from(org)))
@@ -254,6 +264,7 @@ pub async fn update_organization(
         region_code: b.region_code,
         parent_id: b.parent_id.map(|p| p.map(OrgId)),
         additional_vote_basis: b.additional_vote_basis,
+        pickup_fee_fen: b.pickup_fee_fen,
     };
     let org = blocking(move || state.coop.update_org(&viewer(&user), id, &input, &meta.0)).await?;
     Ok(HttpResponse::Ok().json(OrganizationResponse::from(org)))

@@ -6,6 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::coop::{MemberId, OrgId};
+use crate::delivery::FreightTemplateId;
 use crate::money::Fen;
 use crate::region::RegionCode;
 use crate::typed_id;
@@ -80,6 +81,8 @@ impl SaleTerms {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListingFields {
     pub supplier_member_id: Option<MemberId>,
+    /// `None`: the seller's default template applies.
+    pub freight_template_id: Option<FreightTemplateId>,
     pub title: String,
     pub description: String,
     pub category_id: CategoryId,
@@ -141,6 +144,7 @@ pub fn unit_price(base: Fen, tiers: &[TierPrice], qty: i32) -> Fen {
 #[derive(Debug, Clone, Default)]
 pub struct ListingInput {
     pub supplier_member_id: Option<Option<MemberId>>,
+    pub freight_template_id: Option<Option<FreightTemplateId>>,
     pub title: Option<String>,
     pub description: Option<String>,
     pub category_id: Option<CategoryId>,
@@ -399,6 +403,9 @@ impl ListingInput {
         let supplier_member_id = self
             .supplier_member_id
             .unwrap_or(base.and_then(|b| b.supplier_member_id));
+        let freight_template_id = self
+            .freight_template_id
+            .unwrap_or(base.and_then(|b| b.freight_template_id));
         match (category_id, grade, origin, storage, sale, e.is_empty()) {
             (
                 Some(category_id),
@@ -409,6 +416,7 @@ impl ListingInput {
                 true,
             ) => Ok(ListingFields {
                 supplier_member_id,
+                freight_template_id,
                 title,
                 description,
                 category_id,

@@ -12,6 +12,7 @@ use super::search::query_terms;
 use crate::coop::{
     CoopError, MemberStatus, MembershipRepository, OrgId, OrgRepository, Organization, Viewer,
 };
+use crate::delivery::{FreightTemplateId, FreightTemplateRepository};
 use crate::money::Fen;
 use crate::region::is_valid_prefix;
 use crate::validation::ValidationErrors;
@@ -68,6 +69,7 @@ pub struct CatalogService {
     pub listings: Arc<dyn ListingRepository>,
     pub orgs: Arc<dyn OrgRepository>,
     pub members: Arc<dyn MembershipRepository>,
+    pub templates: Arc<dyn FreightTemplateRepository>,
 }
 
 /// The sort key a cursor carries for `sort`.
@@ -119,6 +121,19 @@ impl CatalogService {
         }
     }
 
+    /// A listing names one of its own seller's freight templates.
+    fn check_template(&self, seller: OrgId, id: FreightTemplateId) -> Result<(), CatalogError> {
+        if self.templates.find_template(seller, id)?.is_some() {
+            Ok(())
+        } else {
+            Err(ValidationErrors::single(
+                "freight_template_id",
+                "is not a freight template of the seller",
+            )
+            .into())
+        }
+    }
+
     fn check_category(&self, id: CategoryId) -> Result<(), CatalogError> {
         if self.listings.categories()?.iter().any(|c| c.id == id) {
             Ok(())
@@ -146,6 +161,9 @@ impl CatalogService {
         self.check_category(fields.category_id)?;
         if let Some(m) = fields.supplier_member_id {
             self.check_member(seller, m)?;
+        }
+        if let Some(t) = fields.freight_template_id {
+            self.check_template(seller, t)?;
         }
         Ok(self.listings.create(seller, &fields)?)
     }
@@ -200,6 +218,12 @@ impl CatalogService {
             let current = self.listings.find(id)?.ok_or(CatalogError::NotFound)?;
             if self.is_staff(current.seller_id, Some(viewer))? {
                 self.check_member(current.seller_id, member)?;
+            }
+        }
+        if let Some(Some(template)) = input.freight_template_id {
+            let current = self.listings.find(id)?.ok_or(CatalogError::NotFound)?;
+            if self.is_staff(current.seller_id, Some(viewer))? {
+                self.check_template(current.seller_id, template)?;
             }
         }
         let change = |l: &Listing| {

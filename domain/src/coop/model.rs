@@ -33,6 +33,8 @@ wire_enum!(
         Enterprise => "enterprise",
         FamilyFarm => "family_farm",
         ServiceStation => "service_station",
+        /// A county logistics hub (县级物流配送中心): warehousing, sorting, pre-cooling.
+        LogisticsHub => "logistics_hub",
     }
 );
 
@@ -135,6 +137,12 @@ impl OrgKind {
                 Some(CoopUnion),
                 Some(Enterprise),
             ],
+            LogisticsHub => &[
+                None,
+                Some(SupplyMarketingCoop),
+                Some(GrassrootsCoop),
+                Some(Enterprise),
+            ],
         }
     }
 }
@@ -201,6 +209,8 @@ pub struct Organization {
     pub parent_id: Option<OrgId>,
     pub contact_email: String,
     pub additional_vote_basis: AdditionalVoteBasis,
+    /// Service stations: what a buyer pays per seller order picked up there.
+    pub pickup_fee: Fen,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -21,6 +21,7 @@ pub struct NewOrganization {
     pub parent_id: Option<OrgId>,
     pub contact_email: String,
     pub additional_vote_basis: AdditionalVoteBasis,
+    pub pickup_fee: Fen,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -31,6 +32,7 @@ pub struct OrgPatch {
     /// `Some(None)` detaches from the parent.
     pub parent_id: Option<Option<OrgId>>,
     pub additional_vote_basis: Option<AdditionalVoteBasis>,
+    pub pickup_fee: Option<Fen>,
 }
 
 #[derive(Debug, Clone, Default)]

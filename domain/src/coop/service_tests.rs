@@ -40,6 +40,7 @@ fn world(kind: OrgKind, basis: AdditionalVoteBasis) -> World {
                 parent_id: None,
                 contact_email: "coop@example.com".into(),
                 additional_vote_basis: basis,
+                pickup_fee: Fen(0),
                 created_at: now,
                 updated_at: now,
             },

@@ -218,6 +218,7 @@ impl FulfilmentStore for MemoryOrders {
             return Ok(SellerTransition::NotFound);
         };
         let state = SellerOrderForUpdate {
+            id,
             order_id: order.id,
             order_status: order.status,
             status: so.status,
@@ -231,8 +232,24 @@ impl FulfilmentStore for MemoryOrders {
             items: so
                 .items
                 .iter()
-                .map(|i| (i.item.listing_id, i.item.quantity))
+                .map(|i| ItemState {
+                    id: i.id,
+                    listing_id: i.item.listing_id,
+                    quantity: i.item.quantity,
+                    shipped: so
+                        .shipments
+                        .iter()
+                        .flat_map(|s| s.items.iter())
+                        .filter(|s| s.order_item_id == i.id)
+                        .map(|s| s.quantity)
+                        .sum(),
+                    cold_chain: false,
+                })
                 .collect(),
+            station: match order.delivery {
+                Delivery::StationPickup { station_id } => Some(station_id),
+                Delivery::HomeDelivery { .. } => None,
+            },
         };
         let change = match decide(&state) {
             Ok(c) => c,
@@ -252,11 +269,14 @@ impl FulfilmentStore for MemoryOrders {
             actor: actor.to_owned(),
             occurred_at: now,
         };
-        let mut events = vec![event(
-            Some(change.from.as_str().into()),
-            change.to.as_str().into(),
-            Some(id),
-        )];
+        let mut events = Vec::new();
+        if change.from != change.to {
+            events.push(event(
+                Some(change.from.as_str().into()),
+                change.to.as_str().into(),
+                Some(id),
+            ));
+        }
         let Some(stored) = st.orders.get_mut(&order.id) else {
             return Ok(SellerTransition::NotFound);
         };
@@ -270,6 +290,7 @@ impl FulfilmentStore for MemoryOrders {
             updated.carrier = Some(carrier.clone());
             updated.tracking_no = Some(tracking.clone());
         }
+        updated.shipments.extend(change.shipment.clone());
         updated.updated_at = now;
         if let Some(slot) = stored.seller_orders.iter_mut().find(|s| s.id == id) {
             *slot = updated.clone();

@@ -6,11 +6,16 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{unit_price, ListingId, ListingStatus, SaleTerms, TierPrice};
+use crate::catalog::{unit_price, ListingId, ListingStatus, SaleTerms, Storage, TierPrice};
 use crate::coop::{MemberId, OrgId, OrgKind};
+use crate::delivery::{
+    FreightMode, FreightSpec, FreightTemplateId, Parcel, Refusal, Shipment, ShipmentId,
+    ShipmentItem,
+};
 use crate::identity::{PartnerId, UserId};
 use crate::money::Fen;
 use crate::typed_id;
+use crate::validation::ValidationErrors;
 
 typed_id!(
     /// A buyer's order (may span several sellers).
@@ -114,6 +119,32 @@ pub struct ListingSnapshot {
     pub stock: i32,
     pub sale: SaleTerms,
     pub supplier_member_id: Option<MemberId>,
+    pub unit_weight_grams: i32,
+    pub storage: Storage,
+    /// The listing's freight template, or its seller's default (read with
+    /// the listing); `None`: the seller ships free, everywhere.
+    pub freight: Option<(FreightTemplateId, FreightSpec)>,
+}
+
+/// Where the seller orders of an order go, for freight.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// Home delivery: templates price it by the address's region.
+    Home { region_code: String },
+    /// Pickup at a service station: the station's own fee per seller order
+    /// replaces the templates' charges; their no-delivery regions still
+    /// apply to the station's region.
+    Station { region_code: String, fee: Fen },
+}
+
+impl Destination {
+    pub fn region_code(&self) -> &str {
+        match self {
+            Destination::Home { region_code } | Destination::Station { region_code, .. } => {
+                region_code
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,10 +160,21 @@ pub struct PricedItem {
     pub ship_from: Option<NaiveDate>,
 }
 
+/// One seller's part of a priced order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PricedSeller {
+    pub seller_id: OrgId,
+    pub items: Vec<PricedItem>,
+    pub items_total: Fen,
+    /// What the buyer pays this seller to ship ([`freight_of`]).
+    pub freight: Fen,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PricedOrder {
-    /// Items grouped by seller, sellers in id order.
-    pub sellers: Vec<(OrgId, Vec<PricedItem>)>,
+    /// Sellers in id order.
+    pub sellers: Vec<PricedSeller>,
+    /// Σ (items + freight) over the sellers.
     pub total: Fen,
     /// Units to take per listing (lines of one listing summed), in id order
     /// (a fixed lock order, so concurrent orders cannot deadlock).
@@ -143,12 +185,21 @@ pub struct PricedOrder {
 pub enum PricingError {
     Empty,
     TooManyLines,
-    BadQuantity { index: usize },
-    UnknownListing { index: usize },
+    BadQuantity {
+        index: usize,
+    },
+    UnknownListing {
+        index: usize,
+    },
     Unavailable(ListingId),
-    BelowMinimum { listing: ListingId, min: i32 },
+    BelowMinimum {
+        listing: ListingId,
+        min: i32,
+    },
     GroupBuyClosed(ListingId),
     OutOfStock(ListingId),
+    /// The listing's freight template does not deliver to the destination.
+    NotDeliverable(ListingId),
     Overflow,
 }
 
@@ -166,12 +217,64 @@ pub fn commission_bp(kind: OrgKind) -> u32 {
     }
 }
 
+/// The freight of one seller order: its items grouped by freight template
+/// (in line order), each group priced as one parcel by its template
+/// ([`FreightSpec::charge`]) against the seller order's items total, the
+/// groups summed. Items without a template ship free. For station pickup the
+/// station's fee is the whole freight, once the templates agree to deliver
+/// to the station's region.
+pub fn freight_of(
+    dest: &Destination,
+    items: &[(&ListingSnapshot, i32)],
+    items_total: Fen,
+) -> Result<Fen, PricingError> {
+    let mut groups: Vec<(FreightTemplateId, &FreightSpec, ListingId, i64, bool)> = Vec::new();
+    for (l, qty) in items {
+        let Some((tid, spec)) = &l.freight else {
+            continue;
+        };
+        let units = match spec.mode {
+            FreightMode::Weight => i64::from(l.unit_weight_grams) * i64::from(*qty),
+            FreightMode::Piece => i64::from(*qty),
+        };
+        let cold = matches!(l.storage, Storage::Chilled | Storage::Frozen);
+        match groups.iter_mut().find(|g| g.0 == *tid) {
+            Some(g) => {
+                g.3 = g.3.checked_add(units).ok_or(PricingError::Overflow)?;
+                g.4 |= cold;
+            }
+            None => groups.push((*tid, spec, l.id, units, cold)),
+        }
+    }
+    let mut freight = Fen::ZERO;
+    for (_, spec, first_listing, units, cold_chain) in groups {
+        let parcel = Parcel {
+            units,
+            cold_chain,
+            items_total,
+        };
+        let charge = spec
+            .charge(dest.region_code(), parcel)
+            .map_err(|r| match r {
+                Refusal::NotDeliverable => PricingError::NotDeliverable(first_listing),
+                Refusal::Overflow => PricingError::Overflow,
+            })?;
+        freight = freight.checked_add(charge).ok_or(PricingError::Overflow)?;
+    }
+    Ok(match dest {
+        Destination::Home { .. } => freight,
+        Destination::Station { fee, .. } => *fee,
+    })
+}
+
 /// Prices an order: each line at the tier price for its own quantity;
 /// minimum order quantity, availability, group-buy deadline and stock checked
-/// per listing over all its lines.
+/// per listing over all its lines; each seller order's freight to `dest`
+/// ([`freight_of`]).
 pub fn price_order(
     lines: &[OrderLine],
     listings: &HashMap<ListingId, ListingSnapshot>,
+    dest: &Destination,
     now: DateTime<Utc>,
 ) -> Result<PricedOrder, PricingError> {
     if lines.is_empty() {
@@ -212,15 +315,11 @@ pub fn price_order(
         }
     }
     let mut by_seller: BTreeMap<OrgId, Vec<PricedItem>> = BTreeMap::new();
-    let mut total = Fen::ZERO;
     for line in lines {
         let l = &listings[&line.listing_id];
         let unit = unit_price(l.price, &l.tiers, line.quantity);
         let line_total = unit
             .checked_mul(i64::from(line.quantity))
-            .ok_or(PricingError::Overflow)?;
-        total = total
-            .checked_add(line_total)
             .ok_or(PricingError::Overflow)?;
         by_seller.entry(l.seller_id).or_default().push(PricedItem {
             listing_id: l.id,
@@ -237,8 +336,33 @@ pub fn price_order(
             },
         });
     }
+    let mut total = Fen::ZERO;
+    let mut sellers = Vec::with_capacity(by_seller.len());
+    for (seller_id, items) in by_seller {
+        let mut items_total = Fen::ZERO;
+        for i in &items {
+            items_total = items_total
+                .checked_add(i.line_total)
+                .ok_or(PricingError::Overflow)?;
+        }
+        let parcels: Vec<(&ListingSnapshot, i32)> = items
+            .iter()
+            .map(|i| (&listings[&i.listing_id], i.quantity))
+            .collect();
+        let freight = freight_of(dest, &parcels, items_total)?;
+        total = total
+            .checked_add(items_total)
+            .and_then(|t| t.checked_add(freight))
+            .ok_or(PricingError::Overflow)?;
+        sellers.push(PricedSeller {
+            seller_id,
+            items,
+            items_total,
+            freight,
+        });
+    }
     Ok(PricedOrder {
-        sellers: by_seller.into_iter().collect(),
+        sellers,
         total,
         stock_needs: needs,
     })
@@ -249,9 +373,15 @@ pub fn price_order(
 pub enum SellerAction {
     Accept,
     Reject,
+    /// One shipment: of `items` (`None`: everything not shipped yet), with
+    /// the hubs and stations named on its way.
     Ship {
+        /// The new shipment's id (chosen by the caller, so it can find it).
+        shipment_id: ShipmentId,
         carrier: String,
         tracking_no: String,
+        items: Option<Vec<ShipmentItem>>,
+        route: Vec<OrgId>,
     },
     Deliver,
     /// The service station confirmed the buyer picked it up.
@@ -277,7 +407,8 @@ impl SellerAction {
 
 /// The seller-order state machine: `paid → accepted → shipped → delivered →
 /// completed`; `paid → rejected` (then refunded at once); refunds from
-/// `paid`, `accepted` or `rejected`.
+/// `paid`, `accepted` or `rejected`. (A shipment of part of the items keeps
+/// the seller order `accepted`: see [`decide_seller_change`].)
 pub fn seller_transition(
     from: SellerOrderStatus,
     action: &SellerAction,
@@ -308,14 +439,27 @@ pub fn order_status_after(sellers: &[SellerOrderStatus], current: OrderStatus) -
 /// rules need to know of its order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SellerOrderForUpdate {
+    pub id: SellerOrderId,
     pub order_id: OrderId,
     pub order_status: OrderStatus,
     pub status: SellerOrderStatus,
     pub pickup_code: Option<String>,
     /// Statuses of the order's other seller orders.
     pub siblings: Vec<SellerOrderStatus>,
-    /// Its items: (listing, quantity).
-    pub items: Vec<(ListingId, i32)>,
+    pub items: Vec<ItemState>,
+    /// Station pickup: the station (always on a shipment's route).
+    pub station: Option<OrgId>,
+}
+
+/// An item of a seller order, with how much of it has shipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemState {
+    pub id: uuid::Uuid,
+    pub listing_id: ListingId,
+    pub quantity: i32,
+    pub shipped: i32,
+    /// Chilled or frozen produce.
+    pub cold_chain: bool,
 }
 
 /// Everything one seller action changes; the repository writes exactly this
@@ -326,6 +470,8 @@ pub struct SellerChange {
     pub to: SellerOrderStatus,
     /// Ship: carrier and tracking number, trimmed.
     pub shipping: Option<(String, String)>,
+    /// Ship: the new shipment (without events).
+    pub shipment: Option<Shipment>,
     /// Deliver / picked up: when.
     pub delivered_at: Option<DateTime<Utc>>,
     /// Refund (always before shipping): units that go back to stock.
@@ -341,6 +487,86 @@ pub enum SellerRefusal {
     Invalid(SellerOrderStatus, &'static str),
     /// Station pickup: the code shown does not match the order's.
     WrongPickupCode,
+    /// Refund after part of the seller order shipped (that is after-sales).
+    AlreadyShipped,
+    /// The shipment's items are wrong (unknown item, more than is left …).
+    BadShipment(ValidationErrors),
+}
+
+/// The shipment a `Ship` action creates: the items asked for (or all that
+/// is left), none more than is left, and whether that ships the whole
+/// seller order.
+fn plan_shipment(
+    s: &SellerOrderForUpdate,
+    id: ShipmentId,
+    carrier: &str,
+    tracking_no: &str,
+    wanted: Option<&[ShipmentItem]>,
+    route: &[OrgId],
+    now: DateTime<Utc>,
+) -> Result<(Shipment, bool), SellerRefusal> {
+    let left = |i: &ItemState| i.quantity - i.shipped;
+    let items: Vec<ShipmentItem> = match wanted {
+        None => s
+            .items
+            .iter()
+            .filter(|i| left(i) > 0)
+            .map(|i| ShipmentItem {
+                order_item_id: i.id,
+                quantity: left(i),
+            })
+            .collect(),
+        Some(w) => w.to_vec(),
+    };
+    let mut e = ValidationErrors::new();
+    if items.is_empty() {
+        e.add("items", "nothing is left to ship");
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut cold_chain = false;
+    let mut remaining: i64 = s.items.iter().map(|i| i64::from(left(i))).sum();
+    for (n, it) in items.iter().enumerate() {
+        match s.items.iter().find(|i| i.id == it.order_item_id) {
+            None => e.add(
+                format!("items[{n}].order_item_id"),
+                "is not an item of this seller order",
+            ),
+            Some(_) if !seen.insert(it.order_item_id) => {
+                e.add(format!("items[{n}].order_item_id"), "is listed twice")
+            }
+            Some(i) if it.quantity < 1 || it.quantity > left(i) => e.add(
+                format!("items[{n}].quantity"),
+                format!("must be 1–{} (not shipped yet)", left(i)),
+            ),
+            Some(i) => {
+                cold_chain |= i.cold_chain;
+                remaining -= i64::from(it.quantity);
+            }
+        }
+    }
+    if !e.is_empty() {
+        return Err(SellerRefusal::BadShipment(e));
+    }
+    let mut route: Vec<OrgId> = route.to_vec();
+    if let Some(st) = s.station {
+        if !route.contains(&st) {
+            route.push(st);
+        }
+    }
+    Ok((
+        Shipment {
+            id,
+            seller_order_id: s.id,
+            carrier: carrier.trim().to_owned(),
+            tracking_no: tracking_no.trim().to_owned(),
+            items,
+            route,
+            cold_chain,
+            created_at: now,
+            events: Vec::new(),
+        },
+        remaining == 0,
+    ))
 }
 
 /// The one place a seller action is decided: the state machine
@@ -353,22 +579,44 @@ pub fn decide_seller_change(
     pickup_code: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<SellerChange, SellerRefusal> {
-    let to = seller_transition(s.status, action)
+    let mut to = seller_transition(s.status, action)
         .map_err(|(from, name)| SellerRefusal::Invalid(from, name))?;
     if matches!(action, SellerAction::PickedUp)
         && (s.pickup_code.is_none() || s.pickup_code.as_deref() != pickup_code)
     {
         return Err(SellerRefusal::WrongPickupCode);
     }
-    let shipping = match action {
+    if to == SellerOrderStatus::Refunded && s.items.iter().any(|i| i.shipped > 0) {
+        return Err(SellerRefusal::AlreadyShipped);
+    }
+    let (shipping, shipment) = match action {
         SellerAction::Ship {
+            shipment_id,
             carrier,
             tracking_no,
-        } => Some((carrier.trim().to_owned(), tracking_no.trim().to_owned())),
-        _ => None,
+            items,
+            route,
+        } => {
+            let (shipment, all) = plan_shipment(
+                s,
+                *shipment_id,
+                carrier,
+                tracking_no,
+                items.as_deref(),
+                route,
+                now,
+            )?;
+            if !all {
+                // part of the items: still accepted, the rest ships later
+                to = s.status;
+            }
+            let shipping = all.then(|| (shipment.carrier.clone(), shipment.tracking_no.clone()));
+            (shipping, Some(shipment))
+        }
+        _ => (None, None),
     };
     let restock = if to == SellerOrderStatus::Refunded {
-        s.items.clone()
+        s.items.iter().map(|i| (i.listing_id, i.quantity)).collect()
     } else {
         Vec::new()
     };
@@ -379,6 +627,7 @@ pub fn decide_seller_change(
         from: s.status,
         to,
         shipping,
+        shipment,
         delivered_at: (to == SellerOrderStatus::Delivered).then_some(now),
         restock,
         order_status: (next != s.order_status).then_some((s.order_status, next)),
@@ -398,12 +647,17 @@ pub struct SellerOrder {
     pub order_id: OrderId,
     pub seller_id: OrgId,
     pub status: SellerOrderStatus,
+    /// Items total.
     pub subtotal: Fen,
+    /// Paid by the buyer to the seller for shipping (no commission on it).
+    pub freight: Fen,
     pub commission: Fen,
     pub carrier: Option<String>,
     pub tracking_no: Option<String>,
     pub pickup_code: Option<String>,
     pub items: Vec<OrderItem>,
+    /// Its parcels, in the order they were created.
+    pub shipments: Vec<Shipment>,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -452,14 +706,16 @@ pub fn build_order(new: &super::ports::NewOrder) -> Order {
         .sellers
         .iter()
         .zip(&new.pickup_codes)
-        .map(|((seller, items), code)| {
+        .map(|(part, code)| {
             let id = SellerOrderId::new();
+            let items = &part.items;
             SellerOrder {
                 id,
                 order_id: new.id,
-                seller_id: *seller,
+                seller_id: part.seller_id,
                 status: SellerOrderStatus::PendingPayment,
-                subtotal: Fen(items.iter().map(|i| i.line_total.0).sum()),
+                subtotal: part.items_total,
+                freight: part.freight,
                 commission: Fen(items
                     .iter()
                     .map(|i| i.line_total.apply_basis_points(i.commission_bp).0)
@@ -475,6 +731,7 @@ pub fn build_order(new: &super::ports::NewOrder) -> Order {
                         item: i.clone(),
                     })
                     .collect(),
+                shipments: Vec::new(),
                 updated_at: new.created_at,
             }
         })

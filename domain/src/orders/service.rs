@@ -38,6 +38,8 @@ pub enum OrderError {
     DuplicateExternalRef,
     #[error("the pickup code does not match")]
     WrongPickupCode,
+    #[error("listing {0} is not delivered to this address")]
+    NotDeliverable(ListingId),
     #[error(transparent)]
     Unknown(#[from] anyhow::Error),
 }
@@ -82,6 +84,9 @@ pub struct OrderService {
     pub auto_complete_after: Duration,
 }
 
+/// Hubs and stations a shipment may name on its way.
+pub const MAX_ROUTE: usize = 10;
+
 /// Idempotency keys live at least this long.
 pub const IDEMPOTENCY_TTL_SECS: i64 = 24 * 3600;
 
@@ -100,9 +105,10 @@ fn random_digits(n: u32) -> String {
 }
 
 impl OrderService {
-    fn check_delivery(&self, d: &Delivery) -> Result<(), OrderError> {
+    /// Checks the delivery and says where it goes (for freight).
+    fn check_delivery(&self, d: &Delivery) -> Result<Destination, OrderError> {
         let mut e = ValidationErrors::new();
-        match d {
+        let dest = match d {
             Delivery::HomeDelivery { address } => {
                 let r = address.recipient.trim();
                 if r.is_empty() || r.chars().count() > 50 {
@@ -121,18 +127,59 @@ impl OrderService {
                 if l.is_empty() || l.chars().count() > 200 {
                     e.add("delivery.address.line", "must be 1–200 characters");
                 }
-            }
-            Delivery::StationPickup { station_id } => {
-                if self
-                    .orgs
-                    .find(*station_id)?
-                    .is_none_or(|o| o.kind != OrgKind::ServiceStation)
-                {
-                    e.add("delivery.station_id", "is not a service station");
+                Destination::Home {
+                    region_code: address.region_code.clone(),
                 }
             }
+            Delivery::StationPickup { station_id } => match self.orgs.find(*station_id)? {
+                Some(o) if o.kind == OrgKind::ServiceStation => Destination::Station {
+                    region_code: o.region_code.as_str().to_owned(),
+                    fee: o.pickup_fee,
+                },
+                _ => {
+                    e.add("delivery.station_id", "is not a service station");
+                    Destination::Home {
+                        region_code: String::new(),
+                    }
+                }
+            },
+        };
+        Ok(e.into_result(dest)?)
+    }
+
+    fn check_buyer(buyer: &Buyer, external_ref: Option<&String>) -> Result<(), OrderError> {
+        match (buyer, external_ref) {
+            (Buyer::Partner(_), None) => Err(ValidationErrors::single(
+                "external_ref",
+                "is required for partner orders",
+            )
+            .into()),
+            (Buyer::Partner(_), Some(r)) if r.trim().is_empty() || r.len() > 64 => {
+                Err(ValidationErrors::single("external_ref", "must be 1–64 characters").into())
+            }
+            (Buyer::User(_), Some(_)) => {
+                Err(ValidationErrors::single("external_ref", "is for partner orders only").into())
+            }
+            _ => Ok(()),
         }
-        Ok(e.into_result(())?)
+    }
+
+    /// What the order would cost now, per seller order (items, freight,
+    /// total), with every check an order gets short of writing it: the
+    /// order placed next charges exactly this while nothing changes.
+    pub fn quote(
+        &self,
+        buyer: Buyer,
+        input: &CreateOrderInput,
+        now: DateTime<Utc>,
+    ) -> Result<PricedOrder, OrderError> {
+        if matches!(buyer, Buyer::User(_)) || input.external_ref.is_some() {
+            Self::check_buyer(&buyer, input.external_ref.as_ref())?;
+        }
+        let dest = self.check_delivery(&input.delivery)?;
+        let ids: Vec<ListingId> = input.lines.iter().map(|l| l.listing_id).collect();
+        let snapshots = self.orders.snapshots(&ids)?;
+        price(&input.lines, &snapshots, &dest, now)
     }
 
     /// Creates an order. With `idem = Some((key, request_hash))` the
@@ -145,27 +192,8 @@ impl OrderService {
         render: Render<'_>,
         now: DateTime<Utc>,
     ) -> Result<Created, OrderError> {
-        match (&buyer, &input.external_ref) {
-            (Buyer::Partner(_), None) => {
-                return Err(ValidationErrors::single(
-                    "external_ref",
-                    "is required for partner orders",
-                )
-                .into())
-            }
-            (Buyer::Partner(_), Some(r)) if r.trim().is_empty() || r.len() > 64 => {
-                return Err(
-                    ValidationErrors::single("external_ref", "must be 1–64 characters").into(),
-                )
-            }
-            (Buyer::User(_), Some(_)) => {
-                return Err(
-                    ValidationErrors::single("external_ref", "is for partner orders only").into(),
-                )
-            }
-            _ => {}
-        }
-        self.check_delivery(&input.delivery)?;
+        Self::check_buyer(&buyer, input.external_ref.as_ref())?;
+        let dest = self.check_delivery(&input.delivery)?;
         let scope = buyer.scope();
         let ids: Vec<ListingId> = input.lines.iter().map(|l| l.listing_id).collect();
         let claim = idem.map(|(key, hash)| IdemClaim {
@@ -178,7 +206,8 @@ impl OrderService {
         // the write, which writes nothing if it is taken.
         let snapshots = self.orders.snapshots(&ids)?;
         match (
-            self.create_claimed(buyer, input, claim, render, now, &snapshots),
+            price(&input.lines, &snapshots, &dest, now)
+                .and_then(|priced| self.create_claimed(buyer, input, claim, render, now, priced)),
             claim,
         ) {
             // The order cannot be placed now, but a key completed earlier
@@ -198,36 +227,8 @@ impl OrderService {
         idem: Option<IdemClaim<'_>>,
         render: Render<'_>,
         now: DateTime<Utc>,
-        snapshots: &std::collections::HashMap<ListingId, ListingSnapshot>,
+        priced: PricedOrder,
     ) -> Result<Created, OrderError> {
-        let priced = price_order(&input.lines, snapshots, now).map_err(|e| match e {
-            PricingError::Empty => {
-                ValidationErrors::single("items", "at least one item is required").into()
-            }
-            PricingError::TooManyLines => {
-                ValidationErrors::single("items", format!("at most {MAX_LINES} items")).into()
-            }
-            PricingError::BadQuantity { index } => ValidationErrors::single(
-                format!("items[{index}].quantity"),
-                format!("must be 1–{MAX_LINE_QTY}"),
-            )
-            .into(),
-            PricingError::UnknownListing { index } => {
-                ValidationErrors::single(format!("items[{index}].listing_id"), "no such listing")
-                    .into()
-            }
-            PricingError::BelowMinimum { listing, min } => ValidationErrors::single(
-                "items",
-                format!("listing {listing} has a minimum order quantity of {min}"),
-            )
-            .into(),
-            PricingError::Overflow => {
-                ValidationErrors::single("items", "the order is too large").into()
-            }
-            PricingError::Unavailable(id) => OrderError::Unavailable(id),
-            PricingError::GroupBuyClosed(id) => OrderError::GroupBuyClosed(id),
-            PricingError::OutOfStock(id) => OrderError::OutOfStock(id),
-        })?;
         let pickup_codes = priced
             .sellers
             .iter()
@@ -409,6 +410,13 @@ impl OrderService {
             SellerTransition::Refused(SellerRefusal::WrongPickupCode) => {
                 Err(OrderError::WrongPickupCode)
             }
+            SellerTransition::Refused(SellerRefusal::AlreadyShipped) => {
+                Err(OrderError::InvalidTransition(
+                    "part of this seller order has shipped: refunds after shipping are after-sales"
+                        .into(),
+                ))
+            }
+            SellerTransition::Refused(SellerRefusal::BadShipment(e)) => Err(e.into()),
         }
     }
 
@@ -439,6 +447,9 @@ impl OrderService {
         if let SellerAction::Ship {
             carrier,
             tracking_no,
+            items,
+            route,
+            ..
         } = &action
         {
             let mut e = ValidationErrors::new();
@@ -447,6 +458,29 @@ impl OrderService {
             }
             if tracking_no.trim().is_empty() || tracking_no.len() > 64 {
                 e.add("tracking_no", "must be 1–64 characters");
+            }
+            if items
+                .as_ref()
+                .is_some_and(|i| i.is_empty() || i.len() > MAX_LINES)
+            {
+                e.add("items", format!("must list 1–{MAX_LINES} items"));
+            }
+            if route.len() > MAX_ROUTE {
+                e.add("route", format!("at most {MAX_ROUTE} organizations"));
+            }
+            for (n, org) in route.iter().enumerate() {
+                if route[..n].contains(org) {
+                    e.add(format!("route[{n}]"), "is listed twice");
+                } else if !self
+                    .orgs
+                    .find(*org)?
+                    .is_some_and(|o| crate::delivery::handles_parcels(o.kind))
+                {
+                    e.add(
+                        format!("route[{n}]"),
+                        "is not a logistics hub or service station",
+                    );
+                }
             }
             e.into_result(())?;
         }
@@ -595,4 +629,41 @@ impl OrderService {
         }
         Ok(())
     }
+}
+
+/// Prices an order ([`price_order`]), its refusals as the caller sees them.
+fn price(
+    lines: &[OrderLine],
+    snapshots: &std::collections::HashMap<ListingId, ListingSnapshot>,
+    dest: &Destination,
+    now: DateTime<Utc>,
+) -> Result<PricedOrder, OrderError> {
+    price_order(lines, snapshots, dest, now).map_err(|e| match e {
+        PricingError::Empty => {
+            ValidationErrors::single("items", "at least one item is required").into()
+        }
+        PricingError::TooManyLines => {
+            ValidationErrors::single("items", format!("at most {MAX_LINES} items")).into()
+        }
+        PricingError::BadQuantity { index } => ValidationErrors::single(
+            format!("items[{index}].quantity"),
+            format!("must be 1–{MAX_LINE_QTY}"),
+        )
+        .into(),
+        PricingError::UnknownListing { index } => {
+            ValidationErrors::single(format!("items[{index}].listing_id"), "no such listing").into()
+        }
+        PricingError::BelowMinimum { listing, min } => ValidationErrors::single(
+            "items",
+            format!("listing {listing} has a minimum order quantity of {min}"),
+        )
+        .into(),
+        PricingError::Overflow => {
+            ValidationErrors::single("items", "the order is too large").into()
+        }
+        PricingError::Unavailable(id) => OrderError::Unavailable(id),
+        PricingError::GroupBuyClosed(id) => OrderError::GroupBuyClosed(id),
+        PricingError::OutOfStock(id) => OrderError::OutOfStock(id),
+        PricingError::NotDeliverable(id) => OrderError::NotDeliverable(id),
+    })
 }

@@ -7,7 +7,7 @@ use chrono::{Duration, Utc};
 
 use super::memory::{MemoryOrders, NoGateway};
 use super::*;
-use crate::catalog::{ListingId, ListingStatus, SaleTerms};
+use crate::catalog::{ListingId, ListingStatus, SaleTerms, Storage};
 use crate::coop::memory::{MemoryOrgs, MemoryRegister};
 use crate::coop::{MemberId, OrgId, OrgKind};
 use crate::coop::{MemberRef, StaffRole};
@@ -43,6 +43,9 @@ fn world(stock: i32) -> World {
         stock,
         sale: SaleTerms::Spot,
         supplier_member_id: Some(member),
+        unit_weight_grams: 5000,
+        storage: Storage::Ambient,
+        freight: None,
     }]));
     let orgs = Arc::new(MemoryOrgs::default());
     if let Ok(mut s) = orgs.staff.lock() {
@@ -261,8 +264,11 @@ fn accept_ship_deliver_confirm_completes_the_order_and_feeds_member_volume() {
         Some(SellerOrderStatus::Accepted)
     );
     let shipped = act(SellerAction::Ship {
+        shipment_id: crate::delivery::ShipmentId::new(),
         carrier: "顺丰".into(),
         tracking_no: "SF123".into(),
+        items: None,
+        route: vec![],
     });
     assert_eq!(
         shipped.map(|(s, _)| (s.status, s.tracking_no)).ok(),

@@ -24,7 +24,7 @@ mod membership;
 mod orgs;
 mod surplus;
 
-use orgs::lock_org;
+pub(crate) use orgs::lock_org;
 pub use orgs::PgOrgRepository;
 
 pub(super) fn parse<T: std::str::FromStr>(s: &str) -> Result<T, DieselError> {

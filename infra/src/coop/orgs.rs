@@ -13,6 +13,7 @@ pub(super) struct OrgRow {
     parent_id: Option<Uuid>,
     contact_email: String,
     additional_vote_basis: String,
+    pickup_fee_fen: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -30,6 +31,7 @@ impl OrgRow {
             parent_id: self.parent_id.map(OrgId),
             contact_email: self.contact_email,
             additional_vote_basis: parse(&self.additional_vote_basis)?,
+            pickup_fee: domain::money::Fen(self.pickup_fee_fen),
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -41,7 +43,7 @@ pub struct PgOrgRepository {
 }
 
 /// Locks the organization row: serialises register changes per cooperative.
-pub(super) fn lock_org(conn: &mut PgConnection, org: OrgId) -> QueryResult<bool> {
+pub(crate) fn lock_org(conn: &mut PgConnection, org: OrgId) -> QueryResult<bool> {
     Ok(organizations::table
         .find(org.0)
         .select(organizations::id)
@@ -78,6 +80,7 @@ impl OrgRepository for PgOrgRepository {
                         organizations::parent_id.eq(org.parent_id.map(|p| p.0)),
                         organizations::contact_email.eq(&org.contact_email),
                         organizations::additional_vote_basis.eq(org.additional_vote_basis.as_str()),
+                        organizations::pickup_fee_fen.eq(org.pickup_fee.0),
                         organizations::created_by.eq(creator.0),
                     ))
                     .returning(OrgRow::as_returning())
@@ -187,6 +190,11 @@ impl OrgRepository for PgOrgRepository {
                 if let Some(basis) = p.additional_vote_basis {
                     diesel::update(target)
                         .set(organizations::additional_vote_basis.eq(basis.as_str()))
+                        .execute(conn)?;
+                }
+                if let Some(fee) = p.pickup_fee {
+                    diesel::update(target)
+                        .set(organizations::pickup_fee_fen.eq(fee.0))
                         .execute(conn)?;
                 }
                 target.select(OrgRow::as_select()).first(conn).optional()

@@ -29,6 +29,15 @@ impl CheckoutStore for PgOrderRepository {
                     stock: r.stock,
                     sale: crate::catalog::decode_sale_terms(&r.sale_mode, r.sale_terms)?,
                     supplier_member_id: r.supplier_member_id.map(MemberId),
+                    unit_weight_grams: r.unit_weight_grams,
+                    storage: r.storage.parse().map_err(|e: String| anyhow::anyhow!(e))?,
+                    freight: match (r.template_id, r.template_spec) {
+                        (Some(t), Some(spec)) => Some((
+                            domain::delivery::FreightTemplateId(t),
+                            serde_json::from_value(spec)?,
+                        )),
+                        _ => None,
+                    },
                 },
             );
         }
@@ -229,8 +238,8 @@ impl CheckoutStore for PgOrderRepository {
 }
 
 /// Writes a whole order with one call of `place_order`, whose one current
-/// definition is `migrations/2026-11-24-000006_single_call_orders/up.sql`
-/// (000005 was its first version): the stock update of every listing, the
+/// definition is `migrations/2026-11-25-000007_delivery/up.sql` (000005 was
+/// its first version, 000006 made it one call): the stock update of every listing, the
 /// order, its first event, seller orders, items, and the completion of the
 /// idempotency claim, atomically — one round trip, which is what makes order
 /// creation fast (docs/performance.md). The order it writes is the one the
@@ -277,6 +286,7 @@ fn write_order(
         so_ids: sos.iter().map(|s| s.id.0).collect(),
         so_sellers: sos.iter().map(|s| s.seller_id.0).collect(),
         so_subtotals: sos.iter().map(|s| s.subtotal.0).collect(),
+        so_freights: sos.iter().map(|s| s.freight.0).collect(),
         so_commissions: sos.iter().map(|s| s.commission.0).collect(),
         so_codes: sos.iter().map(|s| s.pickup_code.clone()).collect(),
         it_ids: items.iter().map(|i| i.id).collect(),

@@ -47,45 +47,10 @@ impl FulfilmentStore for PgOrderRepository {
     ) -> Result<SellerTransition, Unknown> {
         let mut conn = get_conn(&self.pool)?;
         Ok(conn.transaction::<_, DieselError, _>(|conn| {
-            let order_id: Option<Uuid> = seller_orders::table
-                .find(id.0)
-                .select(seller_orders::order_id)
-                .first(conn)
-                .optional()?;
-            let Some(order_id) = order_id else {
+            let Some(state) = lock_for_update(conn, id)? else {
                 return Ok(SellerTransition::NotFound);
             };
-            // Lock order first, then seller order: one lock order everywhere.
-            let order_status: String = orders::table
-                .find(order_id)
-                .select(orders::status)
-                .for_update()
-                .first(conn)?;
-            let (status, pickup_code): (String, Option<String>) = seller_orders::table
-                .find(id.0)
-                .select((seller_orders::status, seller_orders::pickup_code))
-                .for_update()
-                .first(conn)?;
-            let siblings: Vec<String> = seller_orders::table
-                .filter(seller_orders::order_id.eq(order_id))
-                .filter(seller_orders::id.ne(id.0))
-                .select(seller_orders::status)
-                .load(conn)?;
-            let items: Vec<(Uuid, i32)> = order_items::table
-                .filter(order_items::seller_order_id.eq(id.0))
-                .select((order_items::listing_id, order_items::quantity))
-                .load(conn)?;
-            let state = SellerOrderForUpdate {
-                order_id: OrderId(order_id),
-                order_status: order_status.parse().map_err(bad)?,
-                status: status.parse().map_err(bad)?,
-                pickup_code,
-                siblings: siblings
-                    .iter()
-                    .map(|s| s.parse().map_err(bad))
-                    .collect::<Result<_, _>>()?,
-                items: items.iter().map(|(l, q)| (ListingId(*l), *q)).collect(),
-            };
+            let order_id = state.order_id.0;
             let change = match decide(&state) {
                 Ok(c) => c,
                 Err(refusal) => return Ok(SellerTransition::Refused(refusal)),
@@ -122,10 +87,81 @@ impl FulfilmentStore for PgOrderRepository {
     }
 }
 
+/// Loads a seller order for a change, locking its order and then it (one
+/// lock order everywhere), with what the rules need: its order's status and
+/// delivery, its siblings' statuses, its items with the units shipped so far.
+pub(crate) fn lock_for_update(
+    conn: &mut PgConnection,
+    id: SellerOrderId,
+) -> QueryResult<Option<SellerOrderForUpdate>> {
+    let order_id: Option<Uuid> = seller_orders::table
+        .find(id.0)
+        .select(seller_orders::order_id)
+        .first(conn)
+        .optional()?;
+    let Some(order_id) = order_id else {
+        return Ok(None);
+    };
+    let (order_status, delivery): (String, serde_json::Value) = orders::table
+        .find(order_id)
+        .select((orders::status, orders::delivery))
+        .for_update()
+        .first(conn)?;
+    let (status, pickup_code): (String, Option<String>) = seller_orders::table
+        .find(id.0)
+        .select((seller_orders::status, seller_orders::pickup_code))
+        .for_update()
+        .first(conn)?;
+    let siblings: Vec<String> = seller_orders::table
+        .filter(seller_orders::order_id.eq(order_id))
+        .filter(seller_orders::id.ne(id.0))
+        .select(seller_orders::status)
+        .load(conn)?;
+    let items: Vec<(Uuid, Uuid, i32, String)> = order_items::table
+        .inner_join(listings::table)
+        .filter(order_items::seller_order_id.eq(id.0))
+        .select((
+            order_items::id,
+            order_items::listing_id,
+            order_items::quantity,
+            listings::storage,
+        ))
+        .order(order_items::id.asc())
+        .load(conn)?;
+    let shipped = crate::delivery::shipped_units(conn, id)?;
+    let delivery: Delivery = serde_json::from_value(delivery).map_err(bad)?;
+    Ok(Some(SellerOrderForUpdate {
+        id,
+        order_id: OrderId(order_id),
+        order_status: order_status.parse().map_err(bad)?,
+        status: status.parse().map_err(bad)?,
+        pickup_code,
+        siblings: siblings
+            .iter()
+            .map(|s| s.parse().map_err(bad))
+            .collect::<Result<_, _>>()?,
+        items: items
+            .into_iter()
+            .map(|(item, listing, quantity, storage)| ItemState {
+                id: item,
+                listing_id: ListingId(listing),
+                quantity,
+                shipped: shipped.get(&item).copied().unwrap_or(0),
+                cold_chain: storage != "ambient",
+            })
+            .collect(),
+        station: match delivery {
+            Delivery::StationPickup { station_id } => Some(station_id),
+            Delivery::HomeDelivery { .. } => None,
+        },
+    }))
+}
+
 /// Writes what [`decide_seller_change`] decided, nothing more: the status
-/// and its event, shipping, delivery time, the restock of a refund, and the
-/// order's roll-up with its event. Returns the listings restocked.
-fn write_seller_change(
+/// and its event (when it changes), shipping, a new shipment, delivery
+/// time, the restock of a refund, and the order's roll-up with its event.
+/// Returns the listings restocked.
+pub(crate) fn write_seller_change(
     conn: &mut PgConnection,
     id: SellerOrderId,
     order_id: Uuid,
@@ -137,6 +173,9 @@ fn write_seller_change(
     diesel::update(target)
         .set(seller_orders::status.eq(change.to.as_str()))
         .execute(conn)?;
+    if let Some(shipment) = &change.shipment {
+        crate::delivery::insert_shipment(conn, shipment, actor)?;
+    }
     if let Some((carrier, tracking_no)) = &change.shipping {
         diesel::update(target)
             .set((
@@ -150,15 +189,17 @@ fn write_seller_change(
             .set(seller_orders::delivered_at.eq(at))
             .execute(conn)?;
     }
-    event(
-        conn,
-        order_id,
-        Some(id.0),
-        Some(change.from.as_str()),
-        change.to.as_str(),
-        actor,
-        now,
-    )?;
+    if change.from != change.to {
+        event(
+            conn,
+            order_id,
+            Some(id.0),
+            Some(change.from.as_str()),
+            change.to.as_str(),
+            actor,
+            now,
+        )?;
+    }
     let restock_items: Vec<(Uuid, i32)> = change.restock.iter().map(|(l, q)| (l.0, *q)).collect();
     let restocked = if restock_items.is_empty() {
         Vec::new()

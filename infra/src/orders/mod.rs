@@ -25,6 +25,8 @@ mod checkout;
 mod fulfilment;
 mod payment;
 
+pub(crate) use fulfilment::{lock_for_update, write_seller_change};
+
 /// Hand-written SQL calls that Diesel keeps prepared per connection
 /// (`sql_query` is parsed and planned again on every call): a static query
 /// id (`$id`, declared here), the row type, and `load` / `get_result`.
@@ -45,8 +47,8 @@ macro_rules! prepared_call {
     };
 }
 
-/// `SELECT place_order($1, …, $35)` (see the migration
-/// `single_call_orders`): NULL when the order was written, else why not.
+/// `SELECT place_order($1, …, $36)` (see the migration `delivery`): NULL
+/// when the order was written, else why not.
 struct PlaceOrder<'a> {
     need_ids: Vec<Uuid>,
     need_qty: Vec<i32>,
@@ -64,6 +66,7 @@ struct PlaceOrder<'a> {
     so_ids: Vec<Uuid>,
     so_sellers: Vec<Uuid>,
     so_subtotals: Vec<i64>,
+    so_freights: Vec<i64>,
     so_commissions: Vec<i64>,
     so_codes: Vec<Option<String>>,
     it_ids: Vec<Uuid>,
@@ -112,7 +115,7 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for PlaceOrder<'_> {
             Int8 => self.total, Jsonb => self.delivery, Timestamptz => self.expires_at,
             Timestamptz => self.created_at, U => self.event_id, Text => self.actor,
             Array<U> => self.so_ids, Array<U> => self.so_sellers, Array<Int8> => self.so_subtotals,
-            Array<Int8> => self.so_commissions, Array<Nullable<Text>> => self.so_codes,
+            Array<Int8> => self.so_freights, Array<Int8> => self.so_commissions, Array<Nullable<Text>> => self.so_codes,
             Array<U> => self.it_ids, Array<U> => self.it_sos, Array<U> => self.it_listings,
             Array<Text> => self.it_titles, Array<Text> => self.it_units, Array<Int4> => self.it_qty,
             Array<Int8> => self.it_prices, Array<Int8> => self.it_totals, Array<Int4> => self.it_bps,
@@ -146,6 +149,10 @@ struct SnapshotRow {
     sale_mode: String,
     sale_terms: serde_json::Value,
     supplier_member_id: Option<Uuid>,
+    unit_weight_grams: i32,
+    storage: String,
+    template_id: Option<Uuid>,
+    template_spec: Option<serde_json::Value>,
 }
 
 prepared_call!(
@@ -165,6 +172,10 @@ prepared_call!(
         Text,
         diesel::sql_types::Jsonb,
         diesel::sql_types::Nullable<diesel::sql_types::Uuid>,
+        Integer,
+        Text,
+        diesel::sql_types::Nullable<diesel::sql_types::Uuid>,
+        diesel::sql_types::Nullable<diesel::sql_types::Jsonb>,
     )
 );
 
@@ -233,6 +244,7 @@ struct SellerOrderRow {
     seller_id: Uuid,
     status: String,
     subtotal_fen: i64,
+    freight_fen: i64,
     commission_fen: i64,
     carrier: Option<String>,
     tracking_no: Option<String>,
@@ -286,6 +298,7 @@ fn seller_orders_with_items(
         .select(ItemRow::as_select())
         .order(order_items::id.asc())
         .load(conn)?;
+    let mut shipments = crate::delivery::load_shipments(conn, &ids)?;
     let mut by_so: HashMap<Uuid, Vec<OrderItem>> = HashMap::new();
     for i in items {
         by_so
@@ -301,11 +314,13 @@ fn seller_orders_with_items(
                 seller_id: OrgId(r.seller_id),
                 status: r.status.parse().map_err(bad)?,
                 subtotal: Fen(r.subtotal_fen),
+                freight: Fen(r.freight_fen),
                 commission: Fen(r.commission_fen),
                 carrier: r.carrier,
                 tracking_no: r.tracking_no,
                 pickup_code: r.pickup_code,
                 items: by_so.remove(&r.id).unwrap_or_default(),
+                shipments: shipments.remove(&SellerOrderId(r.id)).unwrap_or_default(),
                 updated_at: r.updated_at,
             })
         })

@@ -29,6 +29,10 @@ pub struct ListingBody {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Uuid>, nullable)]
     pub supplier_member_id: Option<Option<Uuid>>,
+    /// One of the seller's freight templates; `null`: the seller's default.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Uuid>, nullable)]
+    pub freight_template_id: Option<Option<Uuid>>,
     #[schema(example = "合心甜瓜 5kg箱")]
     pub title: Option<String>,
     pub description: Option<String>,
@@ -79,6 +83,9 @@ impl ListingBody {
     pub(crate) fn into_input(self) -> ListingInput {
         ListingInput {
             supplier_member_id: self.supplier_member_id.map(|m| m.map(MemberId)),
+            freight_template_id: self
+                .freight_template_id
+                .map(|t| t.map(domain::delivery::FreightTemplateId)),
             title: self.title,
             description: self.description,
             category_id: self.category_id.map(CategoryId),
@@ -125,6 +132,8 @@ pub struct ListingResponse {
     pub id: Uuid,
     pub seller_id: Uuid,
     pub supplier_member_id: Option<Uuid>,
+    /// `null`: the seller's default freight template applies.
+    pub freight_template_id: Option<Uuid>,
     pub title: String,
     pub description: String,
     pub category_id: Uuid,
@@ -174,6 +183,7 @@ impl From<&Listing> for ListingResponse {
             id: l.id.0,
             seller_id: l.seller_id.0,
             supplier_member_id: f.supplier_member_id.map(|m| m.0),
+            freight_template_id: f.freight_template_id.map(|t| t.0),
             title: f.title.clone(),
             description: f.description.clone(),
             category_id: f.category_id.0,

@@ -101,7 +101,7 @@ pub(crate) async fn invalidate(state: &AppState, listings: impl IntoIterator<Ite
         (status = 400, description = "`idempotency_key_required`, `idempotency_key_invalid`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`insufficient_scope` (partner without orders:write)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`out_of_stock`, `listing_unavailable`, `group_buy_closed` (with `listing_id`), `idempotency_key_in_flight`, `duplicate_external_ref`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`, `not_deliverable` (with `listing_id`: its freight template does not deliver to the address or station), `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/orders")]
@@ -152,6 +152,32 @@ pub async fn create_order(
         .content_type(actix_web::http::header::ContentType::json())
         .body(body)),
     }
+}
+
+/// What an order would cost now, per seller order: items, freight, total
+/// (the body of `POST /orders`; no Idempotency-Key, nothing is written).
+/// Every check of `POST /orders` applies, so the refusals are the same.
+#[utoipa::path(
+    tag = "orders",
+    security(("bearer" = [])),
+    request_body = CreateOrderRequest,
+    responses(
+        (status = 200, description = "The quote", body = QuoteResponse),
+        (status = 403, description = "`insufficient_scope` (partner without orders:write)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`out_of_stock`, `listing_unavailable`, `group_buy_closed` (with `listing_id`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`, `not_deliverable` (with `listing_id`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/orders/quote")]
+pub async fn quote_order(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<CreateOrderRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let buyer = buyer(&caller, Scope::OrdersWrite)?;
+    let input = to_input(body.into_inner())?;
+    let quote = blocking(move || state.orders.quote(buyer, &input, Utc::now())).await?;
+    Ok(HttpResponse::Ok().json(QuoteResponse::from(&quote)))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -41,6 +41,8 @@ pub struct CreateOrderRequest {
 
 #[derive(Serialize, ToSchema)]
 pub struct OrderItemResponse {
+    /// The order item (shipments name it).
+    pub id: Uuid,
     pub listing_id: Uuid,
     pub seller_order_id: Uuid,
     pub title: String,
@@ -61,19 +63,29 @@ pub struct SellerOrderResponse {
     pub seller_id: Uuid,
     /// `pending_payment`, `paid`, `accepted`, `shipped`, `delivered`, `completed`, `rejected`, `refunded`, `cancelled`
     pub status: &'static str,
+    /// Its items.
     pub subtotal_fen: i64,
+    /// Shipping, paid to the seller (no commission on it).
+    pub freight_fen: i64,
+    /// `subtotal_fen + freight_fen`
+    pub total_fen: i64,
+    /// On the items only.
     pub commission_fen: i64,
+    /// Of the shipment that completed the shipping.
     pub carrier: Option<String>,
     pub tracking_no: Option<String>,
     /// Station pickup: the code the buyer shows (buyer's view only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pickup_code: Option<String>,
     pub items: Vec<OrderItemResponse>,
+    /// Its parcels, each with its steps in time order.
+    pub shipments: Vec<crate::routes::delivery::ShipmentResponse>,
     pub updated_at: DateTime<Utc>,
 }
 
 pub(crate) fn item_response(i: &domain::orders::OrderItem) -> OrderItemResponse {
     OrderItemResponse {
+        id: i.id,
         listing_id: i.item.listing_id.0,
         seller_order_id: i.seller_order_id.0,
         title: i.item.title.clone(),
@@ -93,6 +105,8 @@ pub(crate) fn seller_order_response(so: &SellerOrder, with_code: bool) -> Seller
         seller_id: so.seller_id.0,
         status: so.status.as_str(),
         subtotal_fen: so.subtotal.0,
+        freight_fen: so.freight.0,
+        total_fen: so.subtotal.0 + so.freight.0,
         commission_fen: so.commission.0,
         carrier: so.carrier.clone(),
         tracking_no: so.tracking_no.clone(),
@@ -102,6 +116,11 @@ pub(crate) fn seller_order_response(so: &SellerOrder, with_code: bool) -> Seller
             None
         },
         items: so.items.iter().map(item_response).collect(),
+        shipments: so
+            .shipments
+            .iter()
+            .map(crate::routes::delivery::shipment_response)
+            .collect(),
         updated_at: so.updated_at,
     }
 }
@@ -171,6 +190,11 @@ pub struct OrderResponse {
     /// `user` or `partner`
     pub buyer_type: &'static str,
     pub external_ref: Option<String>,
+    /// Σ seller orders' items.
+    pub items_fen: i64,
+    /// Σ seller orders' freight.
+    pub freight_fen: i64,
+    /// `items_fen + freight_fen`: what the buyer pays.
     pub total_fen: i64,
     /// Unpaid orders expire (stock returns) at this time.
     pub expires_at: DateTime<Utc>,
@@ -193,6 +217,8 @@ pub fn order_response(o: &Order) -> OrderResponse {
             Buyer::Partner(_) => "partner",
         },
         external_ref: o.external_ref.clone(),
+        items_fen: o.seller_orders.iter().map(|s| s.subtotal.0).sum(),
+        freight_fen: o.seller_orders.iter().map(|s| s.freight.0).sum(),
         total_fen: o.total.0,
         expires_at: o.expires_at,
         delivery: DeliveryResponse::from(&o.delivery),
@@ -208,5 +234,68 @@ pub fn order_response(o: &Order) -> OrderResponse {
             .collect(),
         created_at: o.created_at,
         history: None,
+    }
+}
+
+/// A line of a quote.
+#[derive(Serialize, ToSchema)]
+pub struct QuoteItemResponse {
+    pub listing_id: Uuid,
+    pub title: String,
+    pub unit_label: String,
+    pub quantity: i32,
+    pub unit_price_fen: i64,
+    pub line_total_fen: i64,
+}
+
+/// What one seller order would cost.
+#[derive(Serialize, ToSchema)]
+pub struct QuoteSellerOrder {
+    pub seller_id: Uuid,
+    pub items: Vec<QuoteItemResponse>,
+    pub items_fen: i64,
+    pub freight_fen: i64,
+    pub total_fen: i64,
+}
+
+/// What the order would cost now; creating it charges exactly this while
+/// listings, templates and the station fee do not change.
+#[derive(Serialize, ToSchema)]
+pub struct QuoteResponse {
+    pub seller_orders: Vec<QuoteSellerOrder>,
+    pub items_fen: i64,
+    pub freight_fen: i64,
+    pub total_fen: i64,
+}
+
+impl From<&domain::orders::PricedOrder> for QuoteResponse {
+    fn from(p: &domain::orders::PricedOrder) -> Self {
+        Self {
+            seller_orders: p
+                .sellers
+                .iter()
+                .map(|s| QuoteSellerOrder {
+                    seller_id: s.seller_id.0,
+                    items: s
+                        .items
+                        .iter()
+                        .map(|i| QuoteItemResponse {
+                            listing_id: i.listing_id.0,
+                            title: i.title.clone(),
+                            unit_label: i.unit_label.clone(),
+                            quantity: i.quantity,
+                            unit_price_fen: i.unit_price.0,
+                            line_total_fen: i.line_total.0,
+                        })
+                        .collect(),
+                    items_fen: s.items_total.0,
+                    freight_fen: s.freight.0,
+                    total_fen: s.items_total.0 + s.freight.0,
+                })
+                .collect(),
+            items_fen: p.sellers.iter().map(|s| s.items_total.0).sum(),
+            freight_fen: p.sellers.iter().map(|s| s.freight.0).sum(),
+            total_fen: p.total.0,
+        }
     }
 }

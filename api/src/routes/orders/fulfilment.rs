@@ -131,13 +131,18 @@ seller_action!(
 
 #[derive(Deserialize, ToSchema)]
 pub struct ShipRequest {
-    #[schema(example = "顺丰速运")]
+    #[schema(example = "顺丰速运", min_length = 1, max_length = 50)]
     pub carrier: String,
-    #[schema(example = "SF1234567890")]
+    #[schema(example = "SF1234567890", min_length = 1, max_length = 64)]
     pub tracking_no: String,
+    /// Logistics hubs and service stations on the way (they may then see
+    /// the parcel and record its steps). The pickup station is always on it.
+    #[serde(default)]
+    pub route: Vec<Uuid>,
 }
 
-/// Ship an accepted seller order (carrier and tracking number).
+/// Ship an accepted seller order: one shipment of everything not shipped
+/// yet (carrier and tracking number).
 #[utoipa::path(
     tag = "seller orders",
     security(("bearer" = [])),
@@ -161,11 +166,77 @@ pub async fn ship_seller_order(
         user,
         id.into_inner(),
         SellerAction::Ship {
+            shipment_id: ShipmentId::new(),
             carrier: b.carrier,
             tracking_no: b.tracking_no,
+            items: None,
+            route: b.route.into_iter().map(OrgId).collect(),
         },
     )
     .await
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ShipmentRequest {
+    #[schema(example = "中国邮政", min_length = 1, max_length = 50)]
+    pub carrier: String,
+    #[schema(example = "9876543210123", min_length = 1, max_length = 64)]
+    pub tracking_no: String,
+    /// What goes in this parcel; absent: everything not shipped yet.
+    pub items: Option<Vec<crate::routes::delivery::ShipmentItemBody>>,
+    /// Logistics hubs and service stations on the way (the pickup station
+    /// is always on it).
+    #[serde(default)]
+    pub route: Vec<Uuid>,
+}
+
+/// Ship part (or the rest) of an accepted seller order as one parcel. The
+/// seller order is `shipped` once every unit is in a shipment; until then
+/// it stays `accepted` (and can no longer be refunded before shipping).
+#[utoipa::path(
+    tag = "seller orders",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Seller order id")),
+    request_body = ShipmentRequest,
+    responses(
+        (status = 201, description = "The new shipment", body = crate::routes::delivery::ShipmentResponse),
+        (status = 409, description = "`invalid_transition` (not accepted)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: unknown item, more than is left, route not of hubs or stations", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/seller-orders/{id}/shipments")]
+pub async fn create_shipment(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    body: Json<ShipmentRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    let shipment_id = ShipmentId::new();
+    let action = SellerAction::Ship {
+        shipment_id,
+        carrier: b.carrier,
+        tracking_no: b.tracking_no,
+        items: b.items.map(|items| {
+            items
+                .into_iter()
+                .map(|i| ShipmentItem {
+                    order_item_id: i.order_item_id,
+                    quantity: i.quantity,
+                })
+                .collect()
+        }),
+        route: b.route.into_iter().map(OrgId).collect(),
+    };
+    let id = SellerOrderId(id.into_inner());
+    let (so, _) =
+        blocking(move || state.orders.seller_act(user.id, id, action, Utc::now())).await?;
+    let shipment = so
+        .shipments
+        .iter()
+        .find(|s| s.id == shipment_id)
+        .ok_or_else(|| ApiError::internal("the new shipment was not read back"))?;
+    Ok(HttpResponse::Created().json(crate::routes::delivery::shipment_response(shipment)))
 }
 
 /// Refund a seller order in full (paid or accepted, not yet shipped); its

@@ -5,6 +5,7 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::catalog::ListingId;
 use domain::coop::OrgId;
+use domain::delivery::{ShipmentId, ShipmentItem};
 use domain::identity::{Principal, Scope};
 use domain::orders::{
     Address, Buyer, CreateOrderInput, Created, Delivery, Order, OrderError, OrderEvent, OrderId,
@@ -72,6 +73,11 @@ impl From<OrderError> for ApiError {
                 "duplicate_external_ref",
                 "an order with this external_ref already exists",
             ),
+            OrderError::NotDeliverable(id) => ApiError::unprocessable(
+                "not_deliverable",
+                format!("listing {id} is not delivered to this address"),
+            )
+            .with_extra("listing_id", serde_json::json!(id.to_string())),
             OrderError::WrongPickupCode => {
                 ApiError::unprocessable("wrong_pickup_code", "the pickup code does not match")
             }
@@ -89,6 +95,6 @@ fn buyer(caller: &Caller, scope: Scope) -> Result<Buyer, ApiError> {
 }
 
 /// Partners may read their orders with `orders:read` or `orders:write`.
-fn reading_buyer(caller: &Caller) -> Result<Buyer, ApiError> {
+pub(crate) fn reading_buyer(caller: &Caller) -> Result<Buyer, ApiError> {
     buyer(caller, Scope::OrdersRead).or_else(|_| buyer(caller, Scope::OrdersWrite))
 }

@@ -79,6 +79,8 @@ pub struct CreateOrgInput {
     pub parent_id: Option<OrgId>,
     pub contact_email: String,
     pub additional_vote_basis: Option<String>,
+    /// Service stations only.
+    pub pickup_fee_fen: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -88,6 +90,8 @@ pub struct UpdateOrgInput {
     pub region_code: Option<String>,
     pub parent_id: Option<Option<OrgId>>,
     pub additional_vote_basis: Option<String>,
+    /// Service stations only.
+    pub pickup_fee_fen: Option<i64>,
 }
 
 #[derive(Debug, Clone)]

@@ -74,6 +74,7 @@ impl CoopService {
                 .map_err(|m| errors.add("additional_vote_basis", m))
                 .ok(),
         };
+        let pickup_fee = check_pickup_fee(kind, input.pickup_fee_fen, &mut errors);
         if let (Some(OrgKind::FarmerCoop | OrgKind::CoopUnion), Some(code)) = (kind, &credit_code) {
             if !code.is_farmer_coop() {
                 errors.add(
@@ -107,6 +108,7 @@ impl CoopService {
                     parent_id: input.parent_id,
                     contact_email,
                     additional_vote_basis: basis,
+                    pickup_fee: pickup_fee.unwrap_or_default(),
                 },
                 viewer.user,
             )
@@ -191,6 +193,7 @@ impl CoopService {
                     .map_err(|m| errors.add("additional_vote_basis", m))
                     .ok()
             }),
+            pickup_fee: check_pickup_fee(Some(current.kind), input.pickup_fee_fen, &mut errors),
         };
         if let Some(new_parent) = input.parent_id {
             if new_parent != current.parent_id {
@@ -315,4 +318,28 @@ impl CoopService {
             )),
         }
     }
+}
+
+/// A service station's pickup fee: 0–¥100,000; other kinds charge none.
+fn check_pickup_fee(
+    kind: Option<OrgKind>,
+    fee: Option<i64>,
+    errors: &mut ValidationErrors,
+) -> Option<Fen> {
+    let fee = fee?;
+    if !(0..=crate::delivery::MAX_FREIGHT_FEN).contains(&fee) {
+        errors.add(
+            "pickup_fee_fen",
+            format!("must be 0–{}", crate::delivery::MAX_FREIGHT_FEN),
+        );
+        return None;
+    }
+    if fee > 0 && kind.is_some_and(|k| k != OrgKind::ServiceStation) {
+        errors.add(
+            "pickup_fee_fen",
+            "only service stations charge a pickup fee",
+        );
+        return None;
+    }
+    Some(Fen(fee))
 }

@@ -1,0 +1,178 @@
+-- Delivery: freight templates, pickup fees, freight on seller orders,
+-- shipments with their steps, and the county logistics hub.
+
+ALTER TABLE organizations DROP CONSTRAINT organizations_kind_check;
+ALTER TABLE organizations ADD CONSTRAINT organizations_kind_check
+    CHECK (kind IN ('supply_marketing_coop', 'grassroots_coop', 'farmer_coop', 'coop_union', 'enterprise',
+                    'family_farm', 'service_station', 'logistics_hub'));
+-- what a service station charges per seller order picked up there
+ALTER TABLE organizations ADD COLUMN pickup_fee_fen bigint NOT NULL DEFAULT 0 CHECK (pickup_fee_fen >= 0);
+
+-- A seller's freight templates (运费模板). `spec` is the pricing document the
+-- domain reads and writes (delivery::FreightSpec): mode, rules, default
+-- rule, free threshold, no-delivery regions, cold-chain surcharge.
+CREATE TABLE freight_templates (
+    id         uuid PRIMARY KEY,
+    org_id     uuid NOT NULL REFERENCES organizations (id),
+    name       text NOT NULL,
+    is_default boolean NOT NULL DEFAULT false,
+    spec       jsonb NOT NULL,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    UNIQUE (org_id, name),
+    -- the target of listings' (template, seller) reference
+    UNIQUE (id, org_id)
+);
+-- at most one default per seller; also how order_snapshots finds it
+CREATE UNIQUE INDEX freight_templates_default ON freight_templates (org_id) WHERE is_default;
+
+-- A listing names one of its seller's templates, or none (the seller's default).
+ALTER TABLE listings ADD COLUMN freight_template_id uuid;
+ALTER TABLE listings ADD CONSTRAINT listings_freight_template_fkey
+    FOREIGN KEY (freight_template_id, seller_id) REFERENCES freight_templates (id, org_id);
+CREATE INDEX listings_freight_template_idx ON listings (freight_template_id) WHERE freight_template_id IS NOT NULL;
+
+-- Freight the buyer pays the seller, per seller order (orders.total_fen includes it).
+ALTER TABLE seller_orders ADD COLUMN freight_fen bigint NOT NULL DEFAULT 0 CHECK (freight_fen >= 0);
+
+CREATE TABLE shipments (
+    id              uuid PRIMARY KEY,
+    seller_order_id uuid NOT NULL REFERENCES seller_orders (id),
+    carrier         text NOT NULL,
+    tracking_no     text NOT NULL,
+    -- logistics hubs and service stations named on the way
+    route_org_ids   uuid[] NOT NULL DEFAULT '{}',
+    cold_chain      boolean NOT NULL,
+    created_by      text NOT NULL,
+    created_at      timestamptz NOT NULL
+);
+CREATE INDEX shipments_seller_order_idx ON shipments (seller_order_id);
+
+CREATE TABLE shipment_items (
+    shipment_id   uuid NOT NULL REFERENCES shipments (id),
+    order_item_id uuid NOT NULL REFERENCES order_items (id),
+    quantity      integer NOT NULL CHECK (quantity > 0),
+    PRIMARY KEY (shipment_id, order_item_id)
+);
+CREATE INDEX shipment_items_order_item_idx ON shipment_items (order_item_id);
+
+CREATE TABLE shipment_events (
+    id                 uuid PRIMARY KEY,
+    shipment_id        uuid NOT NULL REFERENCES shipments (id),
+    type               text NOT NULL CHECK (type IN ('hub_received', 'sorted', 'precooled', 'dispatched',
+                                                     'arrived_station', 'picked_up', 'delivered')),
+    occurred_at        timestamptz NOT NULL,
+    -- the offset the time was reported in, to show it back as given
+    utc_offset_seconds integer NOT NULL CHECK (utc_offset_seconds BETWEEN -86399 AND 86399),
+    region_code        text NOT NULL CHECK (region_code ~ '^[0-9]{6}([0-9]{3}){0,2}$'),
+    place              text NOT NULL,
+    -- tenths of a degree Celsius
+    temperature_dc     integer CHECK (temperature_dc BETWEEN -600 AND 600),
+    organization_id    uuid NOT NULL REFERENCES organizations (id),
+    recorded_by        text NOT NULL,
+    recorded_at        timestamptz NOT NULL
+);
+CREATE INDEX shipment_events_shipment_idx ON shipment_events (shipment_id, occurred_at, id);
+
+-- What pricing needs of the listings of an order, now with weight, storage
+-- and the freight template that applies (the listing's, else the seller's
+-- default): still one call.
+DROP FUNCTION order_snapshots(uuid[]);
+CREATE FUNCTION order_snapshots(p_ids uuid[])
+RETURNS TABLE (id uuid, seller_id uuid, kind text, title text, unit_label text, price_fen bigint,
+               tier_prices jsonb, min_order_qty int, status text, stock int, sale_mode text, sale_terms jsonb,
+               supplier_member_id uuid, unit_weight_grams int, storage text, template_id uuid, template_spec jsonb)
+STABLE
+SET plan_cache_mode = force_generic_plan
+AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
+        SELECT l.id, l.seller_id, o.kind, l.title, l.unit_label, l.price_fen, l.tier_prices, l.min_order_qty,
+               l.status, l.stock, l.sale_mode, l.sale_terms, l.supplier_member_id, l.unit_weight_grams, l.storage,
+               t.id, t.spec
+          FROM listings l
+          JOIN organizations o ON o.id = l.seller_id
+          LEFT JOIN freight_templates t
+            ON t.id = COALESCE(l.freight_template_id,
+                               (SELECT d.id FROM freight_templates d WHERE d.org_id = l.seller_id AND d.is_default))
+         WHERE l.id = ANY (p_ids);
+END;
+$$ LANGUAGE plpgsql;
+
+-- place_order writes each seller order's freight (its one current definition).
+DROP FUNCTION place_order(uuid[], int4[], uuid, text, uuid, uuid, text, bigint, jsonb, timestamptz, timestamptz, uuid, text,
+    uuid[], uuid[], int8[], int8[], text[], uuid[], uuid[], uuid[], text[], text[], int4[], int8[], int8[], int4[], uuid[], date[],
+    text, text, text, timestamptz, int4, jsonb);
+CREATE FUNCTION place_order(
+    p_need_ids uuid[], p_need_qty int4[],
+    p_id uuid, p_number text, p_buyer_user uuid, p_buyer_partner uuid, p_external_ref text,
+    p_total bigint, p_delivery jsonb, p_expires_at timestamptz, p_created_at timestamptz,
+    p_event_id uuid, p_actor text,
+    p_so_ids uuid[], p_so_sellers uuid[], p_so_subtotals int8[], p_so_freights int8[], p_so_commissions int8[],
+    p_so_codes text[],
+    p_it_ids uuid[], p_it_sos uuid[], p_it_listings uuid[], p_it_titles text[], p_it_units text[], p_it_qty int4[],
+    p_it_prices int8[], p_it_totals int8[], p_it_bps int4[], p_it_members uuid[], p_it_ships date[],
+    p_idem_scope text, p_idem_key text, p_idem_hash text, p_idem_expires timestamptz,
+    p_idem_status int4, p_idem_body jsonb
+) RETURNS jsonb
+-- The planner's generic plans are right for every call; without this it
+-- re-plans the UPDATE ... FROM unnest(...) on each one (custom plans).
+SET plan_cache_mode = force_generic_plan
+AS $$
+BEGIN
+    IF p_idem_key IS NOT NULL THEN
+        -- held until commit: a second request with the key is "in flight"
+        IF NOT pg_try_advisory_xact_lock(hashtextextended(p_idem_scope || E'\x1f' || p_idem_key, 6)) THEN
+            RETURN '{"outcome": "in_flight"}';
+        END IF;
+        -- a live completed key wins; an expired one (or a pre-migration
+        -- in-flight claim, whose request is gone) is taken over
+        INSERT INTO idempotency_keys AS k (scope, key, request_hash, status, response_status, response_body, created_at, expires_at)
+        VALUES (p_idem_scope, p_idem_key, p_idem_hash, 'completed', p_idem_status, p_idem_body, p_created_at, p_idem_expires)
+        ON CONFLICT (scope, key) DO UPDATE
+           SET request_hash = EXCLUDED.request_hash, status = 'completed', response_status = EXCLUDED.response_status,
+               response_body = EXCLUDED.response_body, created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
+         WHERE k.expires_at <= p_created_at OR k.status = 'in_flight';
+        IF NOT FOUND THEN
+            RETURN (SELECT CASE WHEN k.request_hash = p_idem_hash
+                                THEN jsonb_build_object('outcome', 'replay', 'status', k.response_status, 'body', k.response_body::text)
+                                ELSE '{"outcome": "mismatch"}' END
+                      FROM idempotency_keys k
+                     WHERE k.scope = p_idem_scope AND k.key = p_idem_key);
+        END IF;
+    END IF;
+
+    -- rows are locked in the order given (callers sort by id)
+    UPDATE listings l
+       SET stock = CASE WHEN l.status = 'active' THEN l.stock - n.qty ELSE -1 END,
+           status = CASE WHEN l.status = 'active' AND l.stock = n.qty THEN 'sold_out' ELSE l.status END,
+           version = l.version + 1
+      FROM unnest(p_need_ids, p_need_qty) AS n(listing_id, qty)
+     WHERE l.id = n.listing_id;
+
+    INSERT INTO orders (id, number, buyer_user_id, buyer_partner_id, external_ref, status, total_fen, delivery, expires_at, created_at)
+    VALUES (p_id, p_number, p_buyer_user, p_buyer_partner, p_external_ref, 'pending_payment', p_total, p_delivery, p_expires_at, p_created_at);
+
+    INSERT INTO order_events (id, order_id, from_status, to_status, actor, occurred_at)
+    VALUES (p_event_id, p_id, NULL, 'pending_payment', p_actor, p_created_at);
+
+    INSERT INTO seller_orders (id, order_id, seller_id, status, subtotal_fen, freight_fen, commission_fen, pickup_code,
+                               created_at, updated_at)
+    SELECT s.id, p_id, s.seller, 'pending_payment', s.subtotal, s.freight, s.commission, s.code, p_created_at, p_created_at
+      FROM unnest(p_so_ids, p_so_sellers, p_so_subtotals, p_so_freights, p_so_commissions, p_so_codes)
+           AS s(id, seller, subtotal, freight, commission, code);
+
+    INSERT INTO order_items (id, order_id, seller_order_id, listing_id, title, unit_label, quantity, unit_price_fen,
+                             line_total_fen, commission_bp, supplier_member_id, ship_from_date)
+    SELECT i.id, p_id, i.so, i.listing, i.title, i.unit_label, i.qty, i.price, i.total, i.bp, i.member, i.ship
+      FROM unnest(p_it_ids, p_it_sos, p_it_listings, p_it_titles, p_it_units, p_it_qty, p_it_prices, p_it_totals,
+                  p_it_bps, p_it_members, p_it_ships)
+           AS i(id, so, listing, title, unit_label, qty, price, total, bp, member, ship);
+
+    INSERT INTO uncounted_sales (listing_id, quantity)
+    SELECT n.listing_id, n.qty FROM unnest(p_need_ids, p_need_qty) AS n(listing_id, qty);
+
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
