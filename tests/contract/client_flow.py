@@ -1,6 +1,6 @@
 """The buy flow through a client generated from openapi/openapi.json by
 openapi-python-client, used as generated (no hand fix): register, log in,
-search, order with an Idempotency-Key, pay in the sandbox, read the paid
+search, quote, order with an Idempotency-Key (charged as quoted), pay in the sandbox, read the paid
 order. Run by tests/contract/run against a live server with demo data.
 
 usage: client_flow.py BASE_URL   (the generated package on PYTHONPATH)
@@ -12,7 +12,7 @@ import uuid
 from coopmart_client import AuthenticatedClient, Client
 from coopmart_client.api.catalog import search_listings
 from coopmart_client.api.identity import me, register, token
-from coopmart_client.api.orders import create_order, create_payment, get_order
+from coopmart_client.api.orders import create_order, create_payment, get_order, quote_order
 from coopmart_client.api.sandbox import sandbox_succeed
 from coopmart_client.models import (
     AddressBody,
@@ -67,6 +67,13 @@ def main(base):
                                 region_code="110105", line="建国路1号"),
         ),
     )
+    r = quote_order.sync_detailed(client=client, body=body)
+    check(r.status_code == 200, f"quote → 200 ({r.status_code})")
+    quote = r.parsed
+    check(quote.total_fen == quote.items_fen + quote.freight_fen
+          and quote.items_fen == 2 * quote.seller_orders[0].items[0].unit_price_fen,
+          f"quote = items {quote.items_fen} + freight {quote.freight_fen}")
+
     key = f"client-flow-{uuid.uuid4()}"
     r = create_order.sync_detailed(client=client, body=body, idempotency_key=key)
     check(r.status_code == 201, f"order → 201 ({r.status_code})")
@@ -74,7 +81,10 @@ def main(base):
     check(order.status == "pending_payment", "order is pending_payment")
     line = order.items[0]
     check(line.quantity == 2 and line.line_total_fen == 2 * line.unit_price_fen
-          and order.total_fen == line.line_total_fen, "total = 2 × unit price")
+          and order.items_fen == line.line_total_fen, "items = 2 × unit price")
+    check(order.total_fen == quote.total_fen and order.freight_fen == quote.freight_fen
+          and order.seller_orders[0].freight_fen == quote.seller_orders[0].freight_fen,
+          f"the order charges what the quote said ({order.total_fen})")
 
     r = create_order.sync_detailed(client=client, body=body, idempotency_key=key)
     check(r.status_code == 201 and r.parsed.id == order.id
