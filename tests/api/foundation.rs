@@ -285,6 +285,19 @@ async fn readme_walkthrough_runs() {
         order["items"][0]["unit_price_fen"], 6200,
         "tier price: {order}"
     );
+    // 50 kg of chilled melons to Beijing: ¥12 + 49 × ¥6 + ¥15 cold chain
+    assert_eq!(order["freight_fen"], 1200 + 49 * 600 + 1500, "{order}");
+    assert_eq!(order["total_fen"], 62_000 + 32_100, "{order}");
+    let quote = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["seller_orders"].is_array() && v["number"].is_null())
+        .unwrap_or_else(|| panic!("no quote in the output:\n{stdout}"));
+    assert_eq!(quote["total_fen"], order["total_fen"], "{quote}");
+    let parcel = &order["seller_orders"][0]["shipments"][0];
+    assert_eq!(parcel["tracking_no"], "9876543210123", "{order}");
+    assert_eq!(parcel["events"][0]["type"], "hub_received", "{order}");
+    assert_eq!(order["seller_orders"][0]["status"], "shipped", "{order}");
     assert!(stdout.contains(r#""notify_status":200"#), "{stdout}");
     assert!(stdout.contains(r#""client_secret""#), "{stdout}");
 }

@@ -107,7 +107,7 @@ pub struct EventInput {
     pub temperature_c: Option<f64>,
 }
 
-/// How far ahead of our clock a reported time may be.
+/// How far a reporter's clock may be off ours (either way).
 pub const CLOCK_SKEW: i64 = 300;
 pub const MIN_TEMPERATURE_C: f64 = -60.0;
 pub const MAX_TEMPERATURE_C: f64 = 60.0;
@@ -208,7 +208,8 @@ pub fn decide_event(
         return Err(EventRefusal::Closed);
     }
     let mut errors = ValidationErrors::new();
-    if e.occurred_at.with_timezone(&Utc) < s.order_created_at {
+    // Hubs' clocks may be behind ours by as much as they may be ahead.
+    if e.occurred_at.with_timezone(&Utc) < s.order_created_at - Duration::seconds(CLOCK_SKEW) {
         errors.add("occurred_at", "is before the order was placed");
     }
     if s.shipment.cold_chain && !e.kind.closes() && e.temperature_dc.is_none() {

@@ -237,8 +237,8 @@ pub struct ShipmentEventRequest {
     #[serde(rename = "type")]
     #[schema(schema_with = crate::contract::one_of::<domain::delivery::ShipmentEventType>)]
     pub kind: String,
-    /// With an offset, e.g. `2026-11-25T08:00:00+08:00`; not in the future,
-    /// not before the order.
+    /// With an offset, e.g. `2026-11-25T08:00:00+08:00`; not in the future
+    /// and not before the order (five minutes of clock difference allowed).
     #[schema(value_type = String, format = DateTime, example = "2026-11-25T08:00:00+08:00")]
     pub occurred_at: DateTime<FixedOffset>,
     /// GB/T 2260 county code (6 digits), optionally 9 or 12.
