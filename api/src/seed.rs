@@ -600,6 +600,10 @@ pub fn bench_listings(state: &AppState, n: usize) -> anyhow::Result<usize> {
             .map(|o| o.id)
             .ok_or_else(|| anyhow::anyhow!("bench seller missing"))?,
     };
+    // Orders are priced with freight, as real sellers' are.
+    if state.delivery.templates.list_templates(org)?.is_empty() {
+        default_template(state, &owner, org, "110105")?;
+    }
     let have = usize::try_from(state.catalog.listings.count_for_seller(org)?).unwrap_or(0);
     let mut written = 0;
     let mut offset = have;

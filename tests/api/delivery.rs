@@ -1,20 +1,11 @@
 //! Freight templates, quotes, freight on orders, and shipments tracked hub
 //! by hub, through the API.
 
-use coopmart_tests::{spawn_app, Reply, TestApp};
+use coopmart_tests::{order_lines, spawn_app, Reply, TestApp};
 use serde_json::{json, Value};
 
 fn to(region: &str) -> Value {
     json!({"method": "home_delivery", "address": {"recipient": "王芳", "phone": "13800000000", "region_code": region, "line": "建国路1号"}})
-}
-
-fn items(lines: &[(&str, i32)]) -> Value {
-    Value::Array(
-        lines
-            .iter()
-            .map(|(id, q)| json!({"listing_id": id, "quantity": q}))
-            .collect(),
-    )
 }
 
 async fn put(app: &TestApp, path: &str, token: &str, body: &Value) -> Reply {
@@ -57,36 +48,6 @@ async fn template(app: &TestApp, token: &str, org: &str, body: &Value) -> String
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     r.json()["id"].as_str().unwrap().to_owned()
-}
-
-async fn order(app: &TestApp, token: &str, key: &str, body: &Value) -> Reply {
-    app.send(
-        app.client
-            .post(app.url("/api/v1/orders"))
-            .bearer_auth(token)
-            .header("idempotency-key", key)
-            .json(body),
-    )
-    .await
-}
-
-async fn pay(app: &TestApp, token: &str, order_id: &str) {
-    let p = app
-        .post_auth(
-            &format!("/api/v1/orders/{order_id}/payments"),
-            token,
-            &json!({}),
-        )
-        .await;
-    assert_eq!(p.status, 201, "{}", p.text);
-    let pid = p.json()["id"].as_str().unwrap().to_owned();
-    let r = app
-        .post_json(
-            &format!("/api/v1/sandbox/payments/{pid}/succeed"),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
 }
 
 #[tokio::test]
@@ -243,7 +204,8 @@ async fn the_quote_is_what_the_order_charges_across_sellers_and_templates() {
         b1["id"].as_str().unwrap(),
     );
     let buyer = app.user_token("quoter@example.com").await;
-    let body = json!({"items": items(&[(a1, 2), (a2, 5), (b1, 1)]), "delivery": to("110105")});
+    let body =
+        json!({"items": order_lines(&[(a1, 2), (a2, 5), (b1, 1)]), "delivery": to("110105")});
     let q = app.post_auth("/api/v1/orders/quote", &buyer, &body).await;
     assert_eq!(q.status, 200, "{}", q.text);
     let q = q.json();
@@ -272,7 +234,7 @@ async fn the_quote_is_what_the_order_charges_across_sellers_and_templates() {
         300
     );
 
-    let o = order(&app, &buyer, "quote-1", &body).await;
+    let o = app.place_order(&buyer, "quote-1", &body).await;
     assert_eq!(o.status, 201, "{}", o.text);
     let o = o.json();
     assert_eq!(o["total_fen"], q["total_fen"]);
@@ -309,7 +271,7 @@ async fn the_quote_is_what_the_order_charges_across_sellers_and_templates() {
         .post_auth(
             "/api/v1/orders/quote",
             &buyer,
-            &json!({"items": items(&[(a1, 3)]), "delivery": to("110105")}),
+            &json!({"items": order_lines(&[(a1, 3)]), "delivery": to("110105")}),
         )
         .await
         .json();
@@ -325,13 +287,14 @@ async fn an_area_not_delivered_to_is_refused_and_nothing_is_written() {
     let l = app.listing(&token, &org, json!({"stock": 7})).await;
     let id = l["id"].as_str().unwrap();
     let buyer = app.user_token("tibet@example.com").await;
-    let body = json!({"items": items(&[(id, 2)]), "delivery": to("540102")});
+    let body = json!({"items": order_lines(&[(id, 2)]), "delivery": to("540102")});
     let p = app
         .post_auth("/api/v1/orders/quote", &buyer, &body)
         .await
         .assert_problem(422, "not_deliverable");
     assert_eq!(p["listing_id"], id);
-    let p = order(&app, &buyer, "tibet-1", &body)
+    let p = app
+        .place_order(&buyer, "tibet-1", &body)
         .await
         .assert_problem(422, "not_deliverable");
     assert_eq!(p["listing_id"], id);
@@ -342,13 +305,13 @@ async fn an_area_not_delivered_to_is_refused_and_nothing_is_written() {
         7
     );
     // the same order to Jilin goes through (5 kg free in the province, cold chain ¥15)
-    let o = order(
-        &app,
-        &buyer,
-        "tibet-2",
-        &json!({"items": items(&[(id, 1)]), "delivery": to("220106")}),
-    )
-    .await;
+    let o = app
+        .place_order(
+            &buyer,
+            "tibet-2",
+            &json!({"items": order_lines(&[(id, 1)]), "delivery": to("220106")}),
+        )
+        .await;
     assert_eq!(o.status, 201, "{}", o.text);
     assert_eq!(o.json()["freight_fen"], 1500);
 }
@@ -382,13 +345,13 @@ async fn station_pickup_charges_the_stations_fee() {
     .await
     .assert_problem(422, "validation_failed");
     let buyer = app.user_token("fee-buyer@example.com").await;
-    let body = json!({"items": items(&[(id, 1)]), "delivery": {"method": "station_pickup", "station_id": sid}});
+    let body = json!({"items": order_lines(&[(id, 1)]), "delivery": {"method": "station_pickup", "station_id": sid}});
     let q = app
         .post_auth("/api/v1/orders/quote", &buyer, &body)
         .await
         .json();
     assert_eq!(q["freight_fen"], 300);
-    let o = order(&app, &buyer, "fee-1", &body).await.json();
+    let o = app.place_order(&buyer, "fee-1", &body).await.json();
     assert_eq!(o["total_fen"], 6800 + 300);
     assert_eq!(o["seller_orders"][0]["freight_fen"], 300);
 }
@@ -419,11 +382,11 @@ async fn accepted_order() -> Shipped {
         )
         .await;
     let buyer = app.user_token("ship-buyer@example.com").await;
-    let body = json!({"items": items(&[(melon["id"].as_str().unwrap(), 3), (tea["id"].as_str().unwrap(), 2)]),
+    let body = json!({"items": order_lines(&[(melon["id"].as_str().unwrap(), 3), (tea["id"].as_str().unwrap(), 2)]),
                       "delivery": to("411521")});
-    let o = order(&app, &buyer, "ship-1", &body).await.json();
+    let o = app.place_order(&buyer, "ship-1", &body).await.json();
     let oid = o["id"].as_str().unwrap().to_owned();
-    pay(&app, &buyer, &oid).await;
+    app.pay(&buyer, &oid).await;
     let so = o["seller_orders"][0]["id"].as_str().unwrap().to_owned();
     let r = app
         .post_auth(

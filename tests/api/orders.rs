@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use coopmart_tests::{spawn_app, spawn_app_with, TestApp};
+use coopmart_tests::{order_lines, spawn_app, spawn_app_with, TestApp};
 use infra::payments::SandboxGateway;
 use serde_json::{json, Value};
 
@@ -24,26 +24,6 @@ async fn shop(app: &TestApp, email: &str) -> Shop {
 
 fn home() -> Value {
     json!({"method": "home_delivery", "address": {"recipient": "王芳", "phone": "13800000000", "region_code": "110105", "line": "建国路1号"}})
-}
-
-async fn order(app: &TestApp, token: &str, key: &str, body: &Value) -> coopmart_tests::Reply {
-    app.send(
-        app.client
-            .post(app.url("/api/v1/orders"))
-            .bearer_auth(token)
-            .header("idempotency-key", key)
-            .json(body),
-    )
-    .await
-}
-
-fn items(lines: &[(&str, i32)]) -> Value {
-    Value::Array(
-        lines
-            .iter()
-            .map(|(id, q)| json!({"listing_id": id, "quantity": q}))
-            .collect(),
-    )
 }
 
 async fn stock(app: &TestApp, listing: &str) -> (i64, String) {
@@ -74,26 +54,6 @@ async fn order_status_becomes(app: &TestApp, token: &str, order_id: &str, want: 
     }
 }
 
-async fn pay(app: &TestApp, token: &str, order_id: &str) -> Value {
-    let p = app
-        .post_auth(
-            &format!("/api/v1/orders/{order_id}/payments"),
-            token,
-            &json!({}),
-        )
-        .await;
-    assert_eq!(p.status, 201, "{}", p.text);
-    let pid = p.json()["id"].as_str().unwrap().to_owned();
-    let r = app
-        .post_json(
-            &format!("/api/v1/sandbox/payments/{pid}/succeed"),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    r.json()
-}
-
 #[tokio::test]
 async fn order_pay_fulfil_and_feed_member_volume() {
     let app = spawn_app().await;
@@ -111,8 +71,8 @@ async fn order_pay_fulfil_and_feed_member_volume() {
     let id = listing["id"].as_str().unwrap();
     let buyer = app.user_token("buyer@example.com").await;
     // two lines of one listing: each priced by its own quantity, stock summed
-    let body = json!({"items": items(&[(id, 10), (id, 1)]), "delivery": home()});
-    let r = order(&app, &buyer, "k-1", &body).await;
+    let body = json!({"items": order_lines(&[(id, 10), (id, 1)]), "delivery": home()});
+    let r = app.place_order(&buyer, "k-1", &body).await;
     assert_eq!(r.status, 201, "{}", r.text);
     let o = r.json();
     assert_eq!(o["status"], "pending_payment");
@@ -127,7 +87,7 @@ async fn order_pay_fulfil_and_feed_member_volume() {
     assert_eq!(o["items"][0]["commission_bp"], 400);
     assert_eq!(stock(&app, id).await, (9, "active".into()));
 
-    let paid = pay(&app, &buyer, o["id"].as_str().unwrap()).await;
+    let paid = app.pay(&buyer, o["id"].as_str().unwrap()).await;
     assert_eq!(paid["notify_body"]["result"], "paid");
     let oid = o["id"].as_str().unwrap();
     let so = o["seller_orders"][0]["id"].as_str().unwrap();
@@ -230,7 +190,7 @@ async fn idempotency_matrix() {
     let listing = app.listing(&s.seller, &s.org, json!({"stock": 100})).await;
     let id = listing["id"].as_str().unwrap();
     let buyer = app.user_token("idem@example.com").await;
-    let body = json!({"items": items(&[(id, 1)]), "delivery": home()});
+    let body = json!({"items": order_lines(&[(id, 1)]), "delivery": home()});
 
     // missing key
     let r = app
@@ -243,37 +203,44 @@ async fn idempotency_matrix() {
         .await;
     r.assert_problem(400, "idempotency_key_required");
     // first use
-    let first = order(&app, &buyer, "same-key", &body).await;
+    let first = app.place_order(&buyer, "same-key", &body).await;
     assert_eq!(first.status, 201);
     assert!(first.header("idempotent-replayed").is_none());
     // resources start with their id (the README's walkthrough relies on it)
     assert!(first.text.starts_with("{\"id\":"), "{}", first.text);
     assert_eq!(first.header("content-type"), Some("application/json"));
     // same key, same body: the original response, replayed
-    let again = order(&app, &buyer, "same-key", &body).await;
+    let again = app.place_order(&buyer, "same-key", &body).await;
     assert_eq!(again.status, 201);
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
     assert_eq!(again.json(), first.json());
     assert!(again.text.starts_with("{\"id\":"), "{}", again.text);
     // same key, another body
-    let other = json!({"items": items(&[(id, 2)]), "delivery": home()});
-    order(&app, &buyer, "same-key", &other)
+    let other = json!({"items": order_lines(&[(id, 2)]), "delivery": home()});
+    app.place_order(&buyer, "same-key", &other)
         .await
         .assert_problem(422, "idempotency_key_reused");
     // keys are per caller: another buyer may use the same key
     let buyer2 = app.user_token("idem2@example.com").await;
-    assert_eq!(order(&app, &buyer2, "same-key", &body).await.status, 201);
+    assert_eq!(
+        app.place_order(&buyer2, "same-key", &body).await.status,
+        201
+    );
     assert_eq!(app.count("SELECT count(*) AS n FROM orders"), 2);
     // a failed attempt writes nothing and may be retried with the same key
-    let too_many = json!({"items": items(&[(id, 1000)]), "delivery": home()});
-    order(&app, &buyer, "retry-key", &too_many)
+    let too_many = json!({"items": order_lines(&[(id, 1000)]), "delivery": home()});
+    app.place_order(&buyer, "retry-key", &too_many)
         .await
         .assert_problem(409, "out_of_stock");
-    assert_eq!(order(&app, &buyer, "retry-key", &body).await.status, 201);
+    assert_eq!(
+        app.place_order(&buyer, "retry-key", &body).await.status,
+        201
+    );
 
     // concurrent requests with one key: exactly one order
     let results =
-        futures_util::future::join_all((0..10).map(|_| order(&app, &buyer, "burst", &body))).await;
+        futures_util::future::join_all((0..10).map(|_| app.place_order(&buyer, "burst", &body)))
+            .await;
     let statuses: Vec<u16> = results.iter().map(|r| r.status).collect();
     assert!(
         statuses.iter().all(|s| *s == 201 || *s == 409),
@@ -303,7 +270,7 @@ async fn idempotency_key_in_flight_then_replayed_then_expired() {
     let listing = app.listing(&s.seller, &s.org, json!({"stock": 10})).await;
     let id = listing["id"].as_str().unwrap().to_owned();
     let buyer = app.user_token("flight@example.com").await;
-    let body = json!({"items": items(&[(&id, 1)]), "delivery": home()});
+    let body = json!({"items": order_lines(&[(&id, 1)]), "delivery": home()});
 
     let (locked_tx, locked_rx) = std::sync::mpsc::channel::<()>();
     let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
@@ -349,11 +316,11 @@ async fn idempotency_key_in_flight_then_replayed_then_expired() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // same key while the first runs: 409, with the same body or another
-    order(&app, &buyer, "slow", &body)
+    app.place_order(&buyer, "slow", &body)
         .await
         .assert_problem(409, "idempotency_key_in_flight");
-    let other = json!({"items": items(&[(&id, 2)]), "delivery": home()});
-    order(&app, &buyer, "slow", &other)
+    let other = json!({"items": order_lines(&[(&id, 2)]), "delivery": home()});
+    app.place_order(&buyer, "slow", &other)
         .await
         .assert_problem(409, "idempotency_key_in_flight");
 
@@ -361,7 +328,7 @@ async fn idempotency_key_in_flight_then_replayed_then_expired() {
     holder.join().unwrap();
     let (status, created) = first.await.unwrap();
     assert_eq!(status, 201, "{created}");
-    let again = order(&app, &buyer, "slow", &body).await;
+    let again = app.place_order(&buyer, "slow", &body).await;
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
     assert_eq!(again.json()["id"], created["id"]);
     assert_eq!(app.count("SELECT count(*) AS n FROM orders"), 1);
@@ -373,7 +340,7 @@ async fn idempotency_key_in_flight_then_replayed_then_expired() {
         ),
         1
     );
-    let reused = order(&app, &buyer, "slow", &other).await;
+    let reused = app.place_order(&buyer, "slow", &other).await;
     assert_eq!(reused.status, 201);
     assert!(reused.header("idempotent-replayed").is_none());
     assert_ne!(reused.json()["id"], created["id"]);
@@ -382,23 +349,23 @@ async fn idempotency_key_in_flight_then_replayed_then_expired() {
         2 * created["total_fen"].as_i64().unwrap()
     );
     // and replays its new response from now on
-    let replay = order(&app, &buyer, "slow", &other).await;
+    let replay = app.place_order(&buyer, "slow", &other).await;
     assert_eq!(replay.header("idempotent-replayed"), Some("true"));
     assert_eq!(replay.json()["id"], reused.json()["id"]);
     assert_eq!(stock(&app, &id).await.0, 10 - 3);
 
     // a retry after success replays even when the order could no longer
     // be placed (here: the listing sold out by that very order)
-    let rest = json!({"items": items(&[(&id, 7)]), "delivery": home()});
-    let bought = order(&app, &buyer, "the-rest", &rest).await;
+    let rest = json!({"items": order_lines(&[(&id, 7)]), "delivery": home()});
+    let bought = app.place_order(&buyer, "the-rest", &rest).await;
     assert_eq!(bought.status, 201);
     assert_eq!(stock(&app, &id).await, (0, "sold_out".to_owned()));
-    let retry = order(&app, &buyer, "the-rest", &rest).await;
+    let retry = app.place_order(&buyer, "the-rest", &rest).await;
     assert_eq!(retry.status, 201);
     assert_eq!(retry.header("idempotent-replayed"), Some("true"));
     assert_eq!(retry.json(), bought.json());
     // while a new key gets the refusal
-    order(&app, &buyer, "one-more", &rest)
+    app.place_order(&buyer, "one-more", &rest)
         .await
         .assert_problem(409, "out_of_stock");
 }
@@ -415,10 +382,10 @@ async fn last_units_race_never_oversells() {
     for i in 0..8 {
         buyers.push(app.user_token(&format!("racer{i}@example.com")).await);
     }
-    let body = json!({"items": items(&[(&id, 1)]), "delivery": home()});
+    let body = json!({"items": order_lines(&[(&id, 1)]), "delivery": home()});
     let attempts = (0..40).map(|i| {
         let (app, body, token) = (&app, &body, buyers[i % buyers.len()].clone());
-        async move { order(app, &token, &format!("race-{i}"), body).await }
+        async move { app.place_order(&token, &format!("race-{i}"), body).await }
     });
     let results = futures_util::future::join_all(attempts).await;
     let sold = results.iter().filter(|r| r.status == 201).count();
@@ -446,13 +413,13 @@ async fn out_of_stock_writes_nothing_and_cancel_returns_stock() {
         .await;
     let (a, b) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
     let buyer = app.user_token("oos@example.com").await;
-    let r = order(
-        &app,
-        &buyer,
-        "oos-1",
-        &json!({"items": items(&[(a, 5), (b, 3)]), "delivery": home()}),
-    )
-    .await;
+    let r = app
+        .place_order(
+            &buyer,
+            "oos-1",
+            &json!({"items": order_lines(&[(a, 5), (b, 3)]), "delivery": home()}),
+        )
+        .await;
     let p = r.assert_problem(409, "out_of_stock");
     assert_eq!(p["listing_id"], b);
     assert_eq!(
@@ -463,13 +430,13 @@ async fn out_of_stock_writes_nothing_and_cancel_returns_stock() {
     assert_eq!(app.count("SELECT count(*) AS n FROM orders"), 0);
 
     // taking the last units: sold_out at zero, active again when cancelled
-    let r = order(
-        &app,
-        &buyer,
-        "oos-2",
-        &json!({"items": items(&[(b, 2)]), "delivery": home()}),
-    )
-    .await;
+    let r = app
+        .place_order(
+            &buyer,
+            "oos-2",
+            &json!({"items": order_lines(&[(b, 2)]), "delivery": home()}),
+        )
+        .await;
     assert_eq!(r.status, 201);
     assert_eq!(stock(&app, b).await, (0, "sold_out".into()));
     let oid = r.json()["id"].as_str().unwrap().to_owned();
@@ -482,8 +449,9 @@ async fn out_of_stock_writes_nothing_and_cancel_returns_stock() {
         .await
         .assert_problem(409, "invalid_transition");
     // validation: min order quantity, bad delivery
-    let bad = json!({"items": items(&[(a, 0)]), "delivery": {"method": "home_delivery", "address": {"recipient": "", "phone": "123", "region_code": "999999", "line": ""}}});
-    let p = order(&app, &buyer, "oos-3", &bad)
+    let bad = json!({"items": order_lines(&[(a, 0)]), "delivery": {"method": "home_delivery", "address": {"recipient": "", "phone": "123", "region_code": "999999", "line": ""}}});
+    let p = app
+        .place_order(&buyer, "oos-3", &bad)
         .await
         .assert_problem(422, "validation_failed");
     assert_eq!(p["errors"].as_array().unwrap().len(), 4);
@@ -502,13 +470,13 @@ async fn unpaid_orders_expire_and_late_payments_are_refunded() {
         .await;
     let id = listing["id"].as_str().unwrap();
     let buyer = app.user_token("late@example.com").await;
-    let r = order(
-        &app,
-        &buyer,
-        "ttl-1",
-        &json!({"items": items(&[(id, 3)]), "delivery": home()}),
-    )
-    .await;
+    let r = app
+        .place_order(
+            &buyer,
+            "ttl-1",
+            &json!({"items": order_lines(&[(id, 3)]), "delivery": home()}),
+        )
+        .await;
     let oid = r.json()["id"].as_str().unwrap().to_owned();
     assert_eq!(stock(&app, id).await, (0, "sold_out".into()));
     let p = app
@@ -574,11 +542,10 @@ async fn payment_notifications_are_verified_and_idempotent() {
     let s = shop(&app, "notify-seller@example.com").await;
     let listing = app.listing(&s.seller, &s.org, json!({})).await;
     let buyer = app.user_token("notify@example.com").await;
-    let r = order(
-        &app,
+    let r = app.place_order(
         &buyer,
         "n-1",
-        &json!({"items": items(&[(listing["id"].as_str().unwrap(), 1)]), "delivery": home()}),
+        &json!({"items": order_lines(&[(listing["id"].as_str().unwrap(), 1)]), "delivery": home()}),
     )
     .await;
     let o = r.json();
@@ -643,14 +610,14 @@ async fn buyers_sellers_and_partners_see_only_their_own() {
     let id = listing["id"].as_str().unwrap();
     let alice = app.user_token("alice@example.com").await;
     let bob = app.user_token("bob@example.com").await;
-    let o = order(
-        &app,
-        &alice,
-        "a-1",
-        &json!({"items": items(&[(id, 1)]), "delivery": home()}),
-    )
-    .await
-    .json();
+    let o = app
+        .place_order(
+            &alice,
+            "a-1",
+            &json!({"items": order_lines(&[(id, 1)]), "delivery": home()}),
+        )
+        .await
+        .json();
     let oid = o["id"].as_str().unwrap();
     let so = o["seller_orders"][0]["id"].as_str().unwrap();
     app.get_auth(&format!("/api/v1/orders/{oid}"), &bob)
@@ -735,19 +702,20 @@ async fn buyers_sellers_and_partners_see_only_their_own() {
     };
     let reader = partner(json!(["orders:read", "catalog:read"])).await;
     let writer = partner(json!(["orders:write"])).await;
-    let body = json!({"items": items(&[(id, 1)]), "delivery": home(), "external_ref": "MALL-0001"});
-    order(&app, &reader, "p-1", &body)
+    let body =
+        json!({"items": order_lines(&[(id, 1)]), "delivery": home(), "external_ref": "MALL-0001"});
+    app.place_order(&reader, "p-1", &body)
         .await
         .assert_problem(403, "insufficient_scope");
-    let no_ref = json!({"items": items(&[(id, 1)]), "delivery": home()});
-    order(&app, &writer, "p-2", &no_ref)
+    let no_ref = json!({"items": order_lines(&[(id, 1)]), "delivery": home()});
+    app.place_order(&writer, "p-2", &no_ref)
         .await
         .assert_problem(422, "validation_failed");
-    let r = order(&app, &writer, "p-3", &body).await;
+    let r = app.place_order(&writer, "p-3", &body).await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.json()["buyer_type"], "partner");
     assert_eq!(r.json()["external_ref"], "MALL-0001");
-    order(&app, &writer, "p-4", &body)
+    app.place_order(&writer, "p-4", &body)
         .await
         .assert_problem(409, "duplicate_external_ref");
     app.get_auth(&format!("/api/v1/orders/{oid}"), &writer)
@@ -761,7 +729,7 @@ async fn buyers_sellers_and_partners_see_only_their_own() {
         1
     );
     // users may not set external_ref
-    order(&app, &alice, "a-2", &body)
+    app.place_order(&alice, "a-2", &body)
         .await
         .assert_problem(422, "validation_failed");
 }
@@ -788,19 +756,19 @@ async fn station_pickup_reject_refund_and_auto_complete() {
     let buyer = app.user_token("pickup@example.com").await;
 
     // a farmer coop is not a pickup point
-    let bad = json!({"items": items(&[(id, 1)]), "delivery": {"method": "station_pickup", "station_id": s.org}});
-    order(&app, &buyer, "st-0", &bad)
+    let bad = json!({"items": order_lines(&[(id, 1)]), "delivery": {"method": "station_pickup", "station_id": s.org}});
+    app.place_order(&buyer, "st-0", &bad)
         .await
         .assert_problem(422, "validation_failed");
 
-    let body = json!({"items": items(&[(id, 2)]), "delivery": {"method": "station_pickup", "station_id": sid}});
-    let o = order(&app, &buyer, "st-1", &body).await.json();
+    let body = json!({"items": order_lines(&[(id, 2)]), "delivery": {"method": "station_pickup", "station_id": sid}});
+    let o = app.place_order(&buyer, "st-1", &body).await.json();
     let code = o["seller_orders"][0]["pickup_code"]
         .as_str()
         .unwrap()
         .to_owned();
     assert_eq!(code.len(), 6);
-    pay(&app, &buyer, o["id"].as_str().unwrap()).await;
+    app.pay(&buyer, o["id"].as_str().unwrap()).await;
     let so = o["seller_orders"][0]["id"].as_str().unwrap();
     app.post_auth(
         &format!("/api/v1/seller-orders/{so}/accept"),
@@ -842,15 +810,15 @@ async fn station_pickup_reject_refund_and_auto_complete() {
     order_status_becomes(&app, &buyer, o["id"].as_str().unwrap(), "completed").await;
 
     // rejection refunds at once and returns the stock
-    let o2 = order(
-        &app,
-        &buyer,
-        "st-2",
-        &json!({"items": items(&[(id, 3)]), "delivery": home()}),
-    )
-    .await
-    .json();
-    pay(&app, &buyer, o2["id"].as_str().unwrap()).await;
+    let o2 = app
+        .place_order(
+            &buyer,
+            "st-2",
+            &json!({"items": order_lines(&[(id, 3)]), "delivery": home()}),
+        )
+        .await
+        .json();
+    app.pay(&buyer, o2["id"].as_str().unwrap()).await;
     assert_eq!(stock(&app, id).await.0, 10 - 2 - 3);
     let so2 = o2["seller_orders"][0]["id"].as_str().unwrap();
     let r = app
@@ -886,13 +854,13 @@ async fn sales_are_counted_for_hot_lists() {
         .listing(&s.seller, &s.org, json!({"title": "爆款"}))
         .await;
     let buyer = app.user_token("counter@example.com").await;
-    let body = json!({"items": items(&[(b["id"].as_str().unwrap(), 3)]), "delivery": home()});
-    assert_eq!(order(&app, &buyer, "c-1", &body).await.status, 201);
+    let body = json!({"items": order_lines(&[(b["id"].as_str().unwrap(), 3)]), "delivery": home()});
+    assert_eq!(app.place_order(&buyer, "c-1", &body).await.status, 201);
     // 20 more orders of one unit at once, counted while they arrive
-    let one = json!({"items": items(&[(b["id"].as_str().unwrap(), 1)]), "delivery": home()});
+    let one = json!({"items": order_lines(&[(b["id"].as_str().unwrap(), 1)]), "delivery": home()});
     let keys: Vec<String> = (0..20).map(|i| format!("c-burst-{i}")).collect();
     let replies =
-        futures_util::future::join_all(keys.iter().map(|k| order(&app, &buyer, k, &one))).await;
+        futures_util::future::join_all(keys.iter().map(|k| app.place_order(&buyer, k, &one))).await;
     assert!(replies.iter().all(|r| r.status == 201));
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
@@ -939,9 +907,9 @@ async fn expired_idempotency_keys_are_purged() {
     let listing = app.listing(&s.seller, &s.org, json!({"stock": 10})).await;
     let id = listing["id"].as_str().unwrap();
     let buyer = app.user_token("purge@example.com").await;
-    let body = json!({"items": items(&[(id, 1)]), "delivery": home()});
-    assert_eq!(order(&app, &buyer, "old", &body).await.status, 201);
-    assert_eq!(order(&app, &buyer, "new", &body).await.status, 201);
+    let body = json!({"items": order_lines(&[(id, 1)]), "delivery": home()});
+    assert_eq!(app.place_order(&buyer, "old", &body).await.status, 201);
+    assert_eq!(app.place_order(&buyer, "new", &body).await.status, 201);
     assert_eq!(
         app.count(
             "WITH u AS (UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = 'old' RETURNING 1) SELECT count(*) AS n FROM u"
@@ -958,7 +926,7 @@ async fn expired_idempotency_keys_are_purged() {
     }
     // the live key is kept and still replays
     assert_eq!(app.count("SELECT count(*) AS n FROM idempotency_keys"), 1);
-    let again = order(&app, &buyer, "new", &body).await;
+    let again = app.place_order(&buyer, "new", &body).await;
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
     assert_eq!(app.count("SELECT count(*) AS n FROM orders"), 2);
 }

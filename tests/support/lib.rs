@@ -582,3 +582,48 @@ impl TestApp {
         r.json()
     }
 }
+
+/// `items` of an order body: `[(listing id, quantity)]`.
+pub fn order_lines(lines: &[(&str, i32)]) -> Value {
+    Value::Array(
+        lines
+            .iter()
+            .map(|(id, q)| serde_json::json!({"listing_id": id, "quantity": q}))
+            .collect(),
+    )
+}
+
+impl TestApp {
+    /// `POST /orders` with an Idempotency-Key.
+    pub async fn place_order(&self, token: &str, key: &str, body: &Value) -> Reply {
+        self.send(
+            self.client
+                .post(self.url("/api/v1/orders"))
+                .bearer_auth(token)
+                .header("idempotency-key", key)
+                .json(body),
+        )
+        .await
+    }
+
+    /// Pays an order in the sandbox; returns the sandbox's answer.
+    pub async fn pay(&self, token: &str, order_id: &str) -> Value {
+        let p = self
+            .post_auth(
+                &format!("/api/v1/orders/{order_id}/payments"),
+                token,
+                &serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(p.status, 201, "{}", p.text);
+        let pid = p.json()["id"].as_str().unwrap().to_owned();
+        let r = self
+            .post_json(
+                &format!("/api/v1/sandbox/payments/{pid}/succeed"),
+                &serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.json()
+    }
+}
