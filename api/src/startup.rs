@@ -104,6 +104,10 @@ pub fn build_state(settings: Settings, addr: SocketAddr) -> anyhow::Result<AppSt
         shipments: Arc::new(PgShipmentStore { pool: pool.clone() }),
         orgs: coop.orgs.clone(),
     };
+    let ledger = domain::ledger::LedgerService {
+        reader: Arc::new(infra::ledger::PgLedger { pool: pool.clone() }),
+        orgs: coop.orgs.clone(),
+    };
     let catalog = CatalogService {
         listings: Arc::new(PgListingRepository::new(pool.clone(), read_pool.clone())),
         orgs: coop.orgs.clone(),
@@ -147,6 +151,7 @@ pub fn build_state(settings: Settings, addr: SocketAddr) -> anyhow::Result<AppSt
         identity,
         coop,
         delivery,
+        ledger,
         catalog,
         listing_cache,
         orders,

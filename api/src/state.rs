@@ -27,6 +27,7 @@ pub struct AppState {
     pub identity: IdentityService,
     pub coop: CoopService,
     pub delivery: DeliveryService,
+    pub ledger: domain::ledger::LedgerService,
     pub catalog: CatalogService,
     pub listing_cache: Arc<ListingCache>,
     pub orders: OrderService,

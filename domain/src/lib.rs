@@ -6,6 +6,7 @@ pub mod coop;
 pub mod delivery;
 pub mod identity;
 pub mod ids;
+pub mod ledger;
 pub mod mail;
 pub mod money;
 pub mod orders;

@@ -90,6 +90,10 @@ diesel::table! {
         name -> Text,
         kind -> Text,
         created_at -> Timestamptz,
+        #[sql_name = "type"]
+        type_ -> Nullable<Text>,
+        owner_id -> Nullable<Uuid>,
+        balance_fen -> Int8,
     }
 }
 

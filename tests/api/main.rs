@@ -9,4 +9,5 @@ mod delivery;
 mod faults;
 mod foundation;
 mod identity;
+mod ledger;
 mod orders;

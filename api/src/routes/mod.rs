@@ -5,6 +5,7 @@ pub mod auth;
 pub mod catalog;
 pub mod delivery;
 pub mod health;
+pub mod ledger;
 pub mod membership;
 pub mod orders;
 pub mod organizations;
@@ -80,6 +81,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(orders::create_shipment)
             .service(delivery::get_shipment)
             .service(delivery::record_shipment_event)
+            .service(ledger::get_ledger_account)
+            .service(ledger::list_org_ledger_accounts)
+            .service(ledger::trial_balance)
             .service(delivery::list_freight_templates)
             .service(delivery::create_freight_template)
             .service(delivery::get_freight_template)

@@ -23,6 +23,10 @@ fn item(qty: i32, shipped: i32, cold: bool) -> ItemState {
 fn accepted(items: Vec<ItemState>, station: Option<OrgId>) -> SellerOrderForUpdate {
     SellerOrderForUpdate {
         id: SellerOrderId::new(),
+        seller_id: OrgId::new(),
+        subtotal: crate::money::Fen(6800),
+        freight: crate::money::Fen(0),
+        commission: crate::money::Fen(272),
         order_id: OrderId::new(),
         order_status: OrderStatus::Paid,
         status: SellerOrderStatus::Accepted,

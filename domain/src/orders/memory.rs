@@ -219,6 +219,10 @@ impl FulfilmentStore for MemoryOrders {
         };
         let state = SellerOrderForUpdate {
             id,
+            seller_id: so.seller_id,
+            subtotal: so.subtotal,
+            freight: so.freight,
+            commission: so.commission,
             order_id: order.id,
             order_status: order.status,
             status: so.status,

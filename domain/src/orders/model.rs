@@ -440,6 +440,11 @@ pub fn order_status_after(sellers: &[SellerOrderStatus], current: OrderStatus) -
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SellerOrderForUpdate {
     pub id: SellerOrderId,
+    pub seller_id: OrgId,
+    /// Items, freight and commission, as the order snapshotted them.
+    pub subtotal: Fen,
+    pub freight: Fen,
+    pub commission: Fen,
     pub order_id: OrderId,
     pub order_status: OrderStatus,
     pub status: SellerOrderStatus,
@@ -478,6 +483,9 @@ pub struct SellerChange {
     pub restock: Vec<(ListingId, i32)>,
     /// The order's own status change, once all its seller orders are final.
     pub order_status: Option<(OrderStatus, OrderStatus)>,
+    /// The money it moves, posted in the same transaction: completion pays
+    /// the seller, a refund returns the held money.
+    pub entry: Option<crate::ledger::Entry>,
 }
 
 /// Why a seller action was refused; nothing is written.
@@ -623,6 +631,21 @@ pub fn decide_seller_change(
     let mut all = s.siblings.clone();
     all.push(to);
     let next = order_status_after(&all, s.order_status);
+    let entry = match to {
+        _ if to == s.status => None,
+        SellerOrderStatus::Completed => Some(crate::ledger::seller_order_completed(
+            s.id.0,
+            s.seller_id,
+            s.subtotal,
+            s.freight,
+            s.commission,
+        )),
+        SellerOrderStatus::Refunded => Some(crate::ledger::seller_order_refunded(
+            s.id.0,
+            s.subtotal + s.freight,
+        )),
+        _ => None,
+    };
     Ok(SellerChange {
         from: s.status,
         to,
@@ -631,6 +654,7 @@ pub fn decide_seller_change(
         delivered_at: (to == SellerOrderStatus::Delivered).then_some(now),
         restock,
         order_status: (next != s.order_status).then_some((s.order_status, next)),
+        entry,
     })
 }
 

@@ -214,6 +214,10 @@ fn seller_order_state_machine() {
 fn loaded(status: SellerOrderStatus, siblings: Vec<SellerOrderStatus>) -> SellerOrderForUpdate {
     SellerOrderForUpdate {
         id: SellerOrderId::new(),
+        seller_id: OrgId::new(),
+        subtotal: Fen(13_600),
+        freight: Fen(1_500),
+        commission: Fen(544),
         order_id: OrderId::new(),
         order_status: OrderStatus::Paid,
         status,

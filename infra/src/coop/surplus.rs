@@ -108,30 +108,19 @@ impl SurplusBook for PgMembershipRepository {
                 Err(e) => return Ok(CommitOutcome::Refused(e)),
             };
             let distribution_id = Uuid::now_v7();
-            let surplus_account = ledger::account(
-                conn,
-                &format!("coop:{}:undistributed_surplus", org.0),
-                "undistributed surplus (盈余)",
-                "equity",
-            )?;
-            let mut lines = vec![(surplus_account, plan.distributable.0)];
-            for a in plan.allocations.iter().filter(|a| a.total.0 > 0) {
-                let payable = ledger::account(
-                    conn,
-                    &format!("member:{}:payable", a.member_id.0),
-                    "member payable (返还盈余)",
-                    "liability",
-                )?;
-                lines.push((payable, -a.total.0));
-            }
-            let entry_id = ledger::post(
-                conn,
-                &format!("surplus distribution {fiscal_year}"),
-                "surplus_distribution",
+            let allocations: Vec<(MemberId, Fen)> = plan
+                .allocations
+                .iter()
+                .map(|a| (a.member_id, a.total))
+                .collect();
+            let entry = domain::ledger::surplus_distributed(
                 distribution_id,
-                &lines,
-                now,
-            )?;
+                fiscal_year,
+                org,
+                plan.distributable,
+                &allocations,
+            );
+            let entry_id = ledger::post_entry(conn, &entry, now)?;
             diesel::insert_into(surplus_distributions::table)
                 .values((
                     surplus_distributions::id.eq(distribution_id),

@@ -107,9 +107,23 @@ pub(crate) fn lock_for_update(
         .select((orders::status, orders::delivery))
         .for_update()
         .first(conn)?;
-    let (status, pickup_code): (String, Option<String>) = seller_orders::table
+    let (status, pickup_code, seller, subtotal, freight, commission): (
+        String,
+        Option<String>,
+        Uuid,
+        i64,
+        i64,
+        i64,
+    ) = seller_orders::table
         .find(id.0)
-        .select((seller_orders::status, seller_orders::pickup_code))
+        .select((
+            seller_orders::status,
+            seller_orders::pickup_code,
+            seller_orders::seller_id,
+            seller_orders::subtotal_fen,
+            seller_orders::freight_fen,
+            seller_orders::commission_fen,
+        ))
         .for_update()
         .first(conn)?;
     let siblings: Vec<String> = seller_orders::table
@@ -132,6 +146,10 @@ pub(crate) fn lock_for_update(
     let delivery: Delivery = serde_json::from_value(delivery).map_err(bad)?;
     Ok(Some(SellerOrderForUpdate {
         id,
+        seller_id: OrgId(seller),
+        subtotal: Fen(subtotal),
+        freight: Fen(freight),
+        commission: Fen(commission),
         order_id: OrderId(order_id),
         order_status: order_status.parse().map_err(bad)?,
         status: status.parse().map_err(bad)?,
@@ -206,6 +224,9 @@ pub(crate) fn write_seller_change(
     } else {
         restock(conn, &restock_items)?
     };
+    if let Some(entry) = &change.entry {
+        crate::ledger::post_entry(conn, entry, now)?;
+    }
     if let Some((from, to)) = change.order_status {
         diesel::update(orders::table.find(order_id))
             .set(orders::status.eq(to.as_str()))

@@ -121,6 +121,12 @@ impl PaymentStore for PgOrderRepository {
             diesel::update(payments::table.find(id.0))
                 .set(payments::status.eq("succeeded"))
                 .execute(conn)?;
+            // The money arrived, whatever happens to the order now.
+            crate::ledger::post_entry(
+                conn,
+                &domain::ledger::payment_captured(id.0, Fen(expected)),
+                now,
+            )?;
             let payment = Payment {
                 id,
                 order_id: OrderId(order_id),
@@ -173,9 +179,26 @@ impl PaymentStore for PgOrderRepository {
 
     fn mark_refunded(&self, id: PaymentId) -> Result<(), Unknown> {
         let mut conn = get_conn(&self.pool)?;
-        diesel::update(payments::table.find(id.0))
+        conn.transaction::<_, DieselError, _>(|conn| {
+            // Once: only a succeeded payment becomes refunded (and posts).
+            let amount: Option<i64> = diesel::update(
+                payments::table
+                    .find(id.0)
+                    .filter(payments::status.eq("succeeded")),
+            )
             .set(payments::status.eq("refunded"))
-            .execute(&mut conn)?;
+            .returning(payments::amount_fen)
+            .get_result(conn)
+            .optional()?;
+            if let Some(amount) = amount {
+                crate::ledger::post_entry(
+                    conn,
+                    &domain::ledger::payment_refunded(id.0, Fen(amount)),
+                    chrono::Utc::now(),
+                )?;
+            }
+            Ok(())
+        })?;
         Ok(())
     }
 }

@@ -1,0 +1,299 @@
+//! Every money movement on the double-entry ledger, through the API.
+
+use coopmart_tests::{order_lines, spawn_app, TestApp};
+use diesel::RunQueryDsl;
+use serde_json::{json, Value};
+
+fn home() -> Value {
+    json!({"method": "home_delivery", "address": {"recipient": "王芳", "phone": "13800000000", "region_code": "220106", "line": "合心镇1号"}})
+}
+
+async fn trial_balance(app: &TestApp, admin: &str) -> Value {
+    let r = app.get_auth("/api/v1/ledger/trial-balance", admin).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let tb = r.json();
+    assert_eq!(tb["total_debits_fen"], tb["total_credits_fen"], "{tb}");
+    tb
+}
+
+fn by_type(tb: &Value, t: &str) -> (i64, i64) {
+    tb["by_type"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["type"] == t)
+        .map(|r| {
+            (
+                r["debits_fen"].as_i64().unwrap(),
+                r["credits_fen"].as_i64().unwrap(),
+            )
+        })
+        .unwrap_or((0, 0))
+}
+
+/// Every account's balance is the sum of its lines.
+fn balances_are_sums(app: &TestApp) {
+    assert_eq!(
+        app.count(
+            "SELECT count(*) AS n FROM ledger_accounts a
+              WHERE a.balance_fen <> coalesce((SELECT sum(amount_fen) FROM journal_lines l WHERE l.account_id = a.id), 0)"
+        ),
+        0
+    );
+}
+
+async fn seller_order_through(app: &TestApp, seller: &str, so: &str, steps: &[&str]) {
+    for step in steps {
+        let body = if *step == "ship" {
+            json!({"carrier": "邮政", "tracking_no": "EMS1"})
+        } else {
+            json!({})
+        };
+        let r = app
+            .post_auth(&format!("/api/v1/seller-orders/{so}/{step}"), seller, &body)
+            .await;
+        assert_eq!(r.status, 200, "{step}: {}", r.text);
+    }
+}
+
+#[tokio::test]
+async fn payments_completions_and_refunds_post_balanced_entries() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let seller = app.user_token("ledger-seller@example.com").await;
+    let org = app.create_org(&seller, "farmer_coop", None).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // freight: ¥8 per seller order, so completion shows it goes to the seller
+    let r = app
+        .post_auth(
+            &format!("/api/v1/organizations/{org}/freight-templates"),
+            &seller,
+            &json!({"name": "统一运费", "mode": "piece", "is_default": true,
+                    "default_rule": {"first_unit": 100, "first_fen": 800, "additional_unit": 1, "additional_fen": 0}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let l = app
+        .listing(&seller, &org, json!({"storage": "ambient"}))
+        .await;
+    let id = l["id"].as_str().unwrap();
+    let buyer = app.user_token("ledger-buyer@example.com").await;
+
+    let o = app
+        .place_order(
+            &buyer,
+            "led-1",
+            &json!({"items": order_lines(&[(id, 10)]), "delivery": home()}),
+        )
+        .await
+        .json();
+    let total = o["total_fen"].as_i64().unwrap();
+    assert_eq!(total, 62_000 + 800);
+    let commission = o["seller_orders"][0]["commission_fen"].as_i64().unwrap();
+    assert_eq!(commission, 2_480, "4 % of the items only");
+    app.pay(&buyer, o["id"].as_str().unwrap()).await;
+    let tb = trial_balance(&app, &admin).await;
+    assert_eq!(by_type(&tb, "provider_clearing"), (total, 0));
+    assert_eq!(by_type(&tb, "buyer_funds_held"), (0, total));
+
+    let so = o["seller_orders"][0]["id"].as_str().unwrap();
+    seller_order_through(&app, &seller, so, &["accept", "ship", "deliver"]).await;
+    let oid = o["id"].as_str().unwrap();
+    let r = app
+        .post_auth(
+            &format!("/api/v1/orders/{oid}/confirm-receipt"),
+            &buyer,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let tb = trial_balance(&app, &admin).await;
+    assert_eq!(by_type(&tb, "buyer_funds_held"), (0, 0));
+    assert_eq!(by_type(&tb, "seller_payable"), (0, total - commission));
+    assert_eq!(by_type(&tb, "commission_revenue"), (0, commission));
+
+    // the seller reads its own account; the line names its cause
+    let accounts = app
+        .get_auth(
+            &format!("/api/v1/organizations/{org}/ledger-accounts"),
+            &seller,
+        )
+        .await
+        .json();
+    let payable = &accounts["items"][0];
+    assert_eq!(payable["type"], "seller_payable");
+    assert_eq!(payable["balance_fen"], -(total - commission));
+    let aid = payable["id"].as_str().unwrap();
+    let detail = app
+        .get_auth(&format!("/api/v1/ledger/accounts/{aid}"), &seller)
+        .await
+        .json();
+    assert_eq!(
+        detail["lines"]["items"][0]["source_kind"],
+        "seller_order_completed"
+    );
+    assert_eq!(detail["lines"]["items"][0]["source_id"], so);
+    assert_eq!(
+        detail["lines"]["items"][0]["amount_fen"],
+        -(total - commission)
+    );
+    // nobody else does
+    let other = app.user_token("ledger-other@example.com").await;
+    app.get_auth(&format!("/api/v1/ledger/accounts/{aid}"), &other)
+        .await
+        .assert_problem(404, "not_found");
+    app.get_auth(
+        &format!("/api/v1/organizations/{org}/ledger-accounts"),
+        &other,
+    )
+    .await
+    .assert_problem(404, "not_found");
+    app.get_auth("/api/v1/ledger/trial-balance", &seller)
+        .await
+        .assert_problem(404, "not_found");
+
+    // a refund before completion gives the held money back
+    let o2 = app
+        .place_order(
+            &buyer,
+            "led-2",
+            &json!({"items": order_lines(&[(id, 1)]), "delivery": home()}),
+        )
+        .await
+        .json();
+    app.pay(&buyer, o2["id"].as_str().unwrap()).await;
+    let so2 = o2["seller_orders"][0]["id"].as_str().unwrap();
+    seller_order_through(&app, &seller, so2, &["accept", "refunds"]).await;
+    let tb = trial_balance(&app, &admin).await;
+    assert_eq!(
+        by_type(&tb, "provider_clearing"),
+        (total, 0),
+        "refund left the provider"
+    );
+    assert_eq!(by_type(&tb, "buyer_funds_held"), (0, 0));
+    balances_are_sums(&app);
+    assert_eq!(
+        app.count(
+            "SELECT count(*) AS n FROM journal_entries WHERE source_kind = 'seller_order_refunded'"
+        ),
+        1
+    );
+}
+
+#[tokio::test]
+async fn the_database_refuses_unbalanced_entries_and_changes_to_posted_lines() {
+    let app = spawn_app().await;
+    let mut conn = app.db.connect();
+    let unbalanced = diesel::sql_query(
+        "SELECT post_entry(gen_random_uuid(), 'broken', 'test', gen_random_uuid(), now(),
+                ARRAY['platform:provider_clearing', 'platform:buyer_funds_held'], ARRAY['a', 'b'],
+                ARRAY['provider_clearing', 'buyer_funds_held'], ARRAY['asset', 'liability'],
+                ARRAY[NULL, NULL]::uuid[], ARRAY[100, -99]::int8[])",
+    )
+    .execute(&mut conn);
+    let err = unbalanced.expect_err("an unbalanced entry is refused");
+    assert!(err.to_string().contains("does not balance"), "{err}");
+    diesel::sql_query(
+        "SELECT post_entry(gen_random_uuid(), 'ok', 'test', gen_random_uuid(), now(),
+                ARRAY['platform:provider_clearing', 'platform:buyer_funds_held'], ARRAY['a', 'b'],
+                ARRAY['provider_clearing', 'buyer_funds_held'], ARRAY['asset', 'liability'],
+                ARRAY[NULL, NULL]::uuid[], ARRAY[100, -100]::int8[])",
+    )
+    .execute(&mut conn)
+    .expect("a balanced entry posts");
+    for sql in [
+        "UPDATE journal_lines SET amount_fen = amount_fen + 1",
+        "DELETE FROM journal_lines",
+        "DELETE FROM journal_entries",
+    ] {
+        let err = diesel::sql_query(sql).execute(&mut conn).expect_err(sql);
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+    balances_are_sums(&app);
+    assert_eq!(app.count("SELECT count(*) AS n FROM journal_lines"), 2);
+}
+
+#[tokio::test]
+async fn concurrent_orders_payments_completions_and_refunds_keep_the_books_balanced() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let seller = app.user_token("bank-seller@example.com").await;
+    let org = app.create_org(&seller, "farmer_coop", None).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let l = app
+        .listing(&seller, &org, json!({"stock": 1000, "tier_prices": []}))
+        .await;
+    let id = l["id"].as_str().unwrap().to_owned();
+    let buyer = app.user_token("bank-buyer@example.com").await;
+    // 16 orders at once, paid at once
+    let orders: Vec<Value> = futures_util::future::join_all((0..16).map(|n| {
+        let body = json!({"items": order_lines(&[(&id, 1 + n % 3)]), "delivery": home()});
+        let (app, buyer) = (&app, &buyer);
+        async move {
+            app.place_order(buyer, &format!("bank-{n}"), &body)
+                .await
+                .json()
+        }
+    }))
+    .await;
+    futures_util::future::join_all(
+        orders
+            .iter()
+            .map(|o| app.pay(&buyer, o["id"].as_str().unwrap())),
+    )
+    .await;
+    // half complete, half are refunded, all at once
+    futures_util::future::join_all(orders.iter().enumerate().map(|(n, o)| {
+        let so = o["seller_orders"][0]["id"].as_str().unwrap().to_owned();
+        let oid = o["id"].as_str().unwrap().to_owned();
+        let (app, seller, buyer) = (&app, &seller, &buyer);
+        async move {
+            if n % 2 == 0 {
+                seller_order_through(app, seller, &so, &["accept", "ship", "deliver"]).await;
+                let r = app
+                    .post_auth(
+                        &format!("/api/v1/orders/{oid}/confirm-receipt"),
+                        buyer,
+                        &json!({}),
+                    )
+                    .await;
+                assert_eq!(r.status, 200, "{}", r.text);
+            } else {
+                seller_order_through(app, seller, &so, &["refunds"]).await;
+            }
+        }
+    }))
+    .await;
+    let paid: i64 = orders
+        .iter()
+        .map(|o| o["total_fen"].as_i64().unwrap())
+        .sum();
+    let completed: Vec<&Value> = orders.iter().step_by(2).collect();
+    let gross: i64 = completed
+        .iter()
+        .map(|o| o["total_fen"].as_i64().unwrap())
+        .sum();
+    let commission: i64 = completed
+        .iter()
+        .map(|o| o["seller_orders"][0]["commission_fen"].as_i64().unwrap())
+        .sum();
+    let tb = trial_balance(&app, &admin).await;
+    assert_eq!(
+        by_type(&tb, "provider_clearing"),
+        (gross, 0),
+        "paid {paid}, refunded the rest"
+    );
+    assert_eq!(by_type(&tb, "buyer_funds_held"), (0, 0));
+    assert_eq!(by_type(&tb, "seller_payable"), (0, gross - commission));
+    assert_eq!(by_type(&tb, "commission_revenue"), (0, commission));
+    balances_are_sums(&app);
+    // one entry per cause
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM journal_entries WHERE source_kind = 'payment'"),
+        16
+    );
+}
