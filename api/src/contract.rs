@@ -17,6 +17,22 @@ pub fn one_of<T: WireEnum>() -> Object {
         .build()
 }
 
+/// One of `T`'s texts, or null.
+pub fn optional_one_of<T: WireEnum>() -> Object {
+    ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            Type::String,
+            Type::Null,
+        ]))
+        .enum_values(Some(
+            T::NAMES
+                .iter()
+                .map(|n| serde_json::Value::from(*n))
+                .chain(std::iter::once(serde_json::Value::Null)),
+        ))
+        .build()
+}
+
 /// `limit` of a page: `pagination::limit`.
 pub fn limit() -> Object {
     ObjectBuilder::new()

@@ -123,11 +123,17 @@ pub fn build_state(settings: Settings, addr: SocketAddr) -> anyhow::Result<AppSt
     let to_chrono = |d: std::time::Duration| {
         chrono::Duration::seconds(i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 1000))
     };
+    let commission_rules = Arc::new(infra::commission::PgCommissionRules::new(pool.clone()));
+    let commission = domain::settlement::CommissionService {
+        rules: commission_rules.clone(),
+        categories: catalog.listings.clone(),
+    };
     let orders = OrderService {
         orders: Arc::new(PgOrderRepository { pool: pool.clone() }),
         orgs: coop.orgs.clone(),
         members: coop.members.clone(),
         gateway: sandbox.clone(),
+        commission: commission_rules,
         payment_ttl: to_chrono(settings.orders.payment_ttl),
         auto_complete_after: to_chrono(settings.orders.auto_complete_after),
     };
@@ -152,6 +158,7 @@ pub fn build_state(settings: Settings, addr: SocketAddr) -> anyhow::Result<AppSt
         coop,
         delivery,
         ledger,
+        commission,
         catalog,
         listing_cache,
         orders,

@@ -28,6 +28,7 @@ pub struct AppState {
     pub coop: CoopService,
     pub delivery: DeliveryService,
     pub ledger: domain::ledger::LedgerService,
+    pub commission: domain::settlement::CommissionService,
     pub catalog: CatalogService,
     pub listing_cache: Arc<ListingCache>,
     pub orders: OrderService,

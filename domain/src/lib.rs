@@ -11,5 +11,6 @@ pub mod mail;
 pub mod money;
 pub mod orders;
 pub mod region;
+pub mod settlement;
 pub mod validation;
 pub mod wire;

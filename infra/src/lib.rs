@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod catalog;
+pub mod commission;
 pub mod coop;
 pub mod db;
 pub mod delivery;

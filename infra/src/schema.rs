@@ -40,6 +40,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    commission_rules (id) {
+        id -> Uuid,
+        category_id -> Nullable<Uuid>,
+        seller_kind -> Nullable<Text>,
+        rate_bp -> Int4,
+        effective_from -> Date,
+    }
+}
+
+diesel::table! {
     freight_templates (id) {
         id -> Uuid,
         org_id -> Uuid,
@@ -417,6 +427,7 @@ diesel::table! {
 diesel::joinable!(capital_contributions -> members (member_id));
 diesel::joinable!(capital_contributions -> organizations (organization_id));
 diesel::joinable!(capital_contributions -> users (recorded_by));
+diesel::joinable!(commission_rules -> categories (category_id));
 diesel::joinable!(freight_templates -> organizations (org_id));
 diesel::joinable!(journal_lines -> journal_entries (entry_id));
 diesel::joinable!(journal_lines -> ledger_accounts (account_id));
@@ -464,6 +475,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     capital_contributions,
     categories,
+    commission_rules,
     freight_templates,
     idempotency_keys,
     journal_entries,

@@ -297,3 +297,94 @@ async fn concurrent_orders_payments_completions_and_refunds_keep_the_books_balan
         16
     );
 }
+
+#[tokio::test]
+async fn commission_rules_set_the_rate_each_order_line_keeps() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let seeded = app
+        .get_auth("/api/v1/commission-rules", &admin)
+        .await
+        .json();
+    assert_eq!(seeded["items"].as_array().unwrap().len(), 5, "{seeded}");
+    let seller = app.user_token("rules-seller@example.com").await;
+    app.get_auth("/api/v1/commission-rules", &seller)
+        .await
+        .assert_problem(404, "not_found");
+    app.send(
+        app.client
+            .put(app.url("/api/v1/commission-rules"))
+            .bearer_auth(&seller)
+            .json(&json!({"items": []})),
+    )
+    .await
+    .assert_problem(404, "not_found");
+    // no catch-all: refused, the set is unchanged
+    let fruit_leaf = app.category("fruit").await;
+    let cats = app.get("/api/v1/categories").await.json();
+    let fruit = cats["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "fruit")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let put = |items: Value| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            app.send(
+                app.client
+                    .put(app.url("/api/v1/commission-rules"))
+                    .bearer_auth(admin)
+                    .json(&json!({"items": items})),
+            )
+            .await
+        }
+    };
+    put(json!([{"category_id": fruit, "seller_kind": null, "rate_bp": 250, "effective_from": "2026-01-01"}]))
+        .await
+        .assert_problem(422, "validation_failed");
+    let r = put(json!([
+        {"category_id": null, "seller_kind": null, "rate_bp": 500, "effective_from": "2026-01-01"},
+        {"category_id": fruit, "seller_kind": null, "rate_bp": 250, "effective_from": "2026-01-01"},
+        {"category_id": fruit, "seller_kind": "farmer_coop", "rate_bp": 200, "effective_from": "2099-01-01"}
+    ]))
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["items"].as_array().unwrap().len(), 3);
+
+    let org = app.create_org(&seller, "farmer_coop", None).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let l = app
+        .listing(
+            &seller,
+            &org,
+            json!({"category_id": fruit_leaf, "tier_prices": []}),
+        )
+        .await;
+    let buyer = app.user_token("rules-buyer@example.com").await;
+    let o = app
+        .place_order(
+            &buyer,
+            "rules-1",
+            &json!({"items": order_lines(&[(l["id"].as_str().unwrap(), 1)]), "delivery": home()}),
+        )
+        .await
+        .json();
+    // the fruit subtree's rule; the farmer-coop one is not in force yet
+    assert_eq!(o["items"][0]["commission_bp"], 250, "{o}");
+    assert_eq!(o["seller_orders"][0]["commission_fen"], 170);
+    // a later change does not touch the placed order
+    let r = put(json!([{"category_id": null, "seller_kind": null, "rate_bp": 800, "effective_from": "2026-01-01"}])).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let oid = o["id"].as_str().unwrap();
+    let again = app
+        .get_auth(&format!("/api/v1/orders/{oid}"), &buyer)
+        .await
+        .json();
+    assert_eq!(again["items"][0]["commission_bp"], 250);
+}

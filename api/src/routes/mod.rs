@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod catalog;
+pub mod commission;
 pub mod delivery;
 pub mod health;
 pub mod ledger;
@@ -84,6 +85,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(ledger::get_ledger_account)
             .service(ledger::list_org_ledger_accounts)
             .service(ledger::trial_balance)
+            .service(commission::get_commission_rules)
+            .service(commission::put_commission_rules)
             .service(delivery::list_freight_templates)
             .service(delivery::create_freight_template)
             .service(delivery::get_freight_template)

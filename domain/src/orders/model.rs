@@ -124,6 +124,9 @@ pub struct ListingSnapshot {
     /// The listing's freight template, or its seller's default (read with
     /// the listing); `None`: the seller ships free, everywhere.
     pub freight: Option<(FreightTemplateId, FreightSpec)>,
+    /// For the commission rules: its category and top-level category.
+    pub category_id: crate::catalog::CategoryId,
+    pub root_category_id: crate::catalog::CategoryId,
 }
 
 /// Where the seller orders of an order go, for freight.
@@ -206,9 +209,9 @@ pub enum PricingError {
 pub const MAX_LINES: usize = 50;
 pub const MAX_LINE_QTY: i32 = 100_000;
 
-/// Commission in basis points by seller kind: lower for the
-/// supply-and-marketing system's own coops (the settlement work replaces
-/// this with configurable rules).
+/// The built-in commission by seller kind, used only when no commission
+/// rule is in force (the rule set always has a catch-all; these are the
+/// rates the first rules were seeded with).
 pub fn commission_bp(kind: OrgKind) -> u32 {
     match kind {
         OrgKind::SupplyMarketingCoop | OrgKind::GrassrootsCoop => 300,
@@ -275,6 +278,7 @@ pub fn price_order(
     lines: &[OrderLine],
     listings: &HashMap<ListingId, ListingSnapshot>,
     dest: &Destination,
+    rules: &[crate::settlement::CommissionRule],
     now: DateTime<Utc>,
 ) -> Result<PricedOrder, PricingError> {
     if lines.is_empty() {
@@ -328,7 +332,14 @@ pub fn price_order(
             quantity: line.quantity,
             unit_price: unit,
             line_total,
-            commission_bp: commission_bp(l.seller_kind),
+            commission_bp: crate::settlement::rate_for(
+                rules,
+                l.category_id,
+                l.root_category_id,
+                l.seller_kind,
+                now.date_naive(),
+            )
+            .unwrap_or_else(|| commission_bp(l.seller_kind)),
             supplier_member_id: l.supplier_member_id,
             ship_from: match l.sale {
                 SaleTerms::Presale { ship_from } => Some(ship_from),

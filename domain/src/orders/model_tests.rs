@@ -22,6 +22,8 @@ fn snapshot(stock: i32) -> ListingSnapshot {
         unit_weight_grams: 5000,
         storage: Storage::Ambient,
         freight: None,
+        category_id: crate::catalog::CategoryId::new(),
+        root_category_id: crate::catalog::CategoryId::new(),
     }
 }
 
@@ -49,6 +51,7 @@ fn prices_lines_by_their_own_quantity_and_sums_stock_per_listing() {
         ],
         &map,
         &home("110105"),
+        &[],
         Utc::now(),
     );
     let Ok(p) = priced else { panic!("{priced:?}") };
@@ -67,7 +70,7 @@ fn pricing_rules() {
     let map = HashMap::from([(id, l.clone())]);
     let now = Utc::now();
     assert_eq!(
-        price_order(&[], &map, &home("110105"), now),
+        price_order(&[], &map, &home("110105"), &[], now),
         Err(PricingError::Empty)
     );
     assert_eq!(
@@ -78,6 +81,7 @@ fn pricing_rules() {
             }],
             &map,
             &home("110105"),
+            &[],
             now
         ),
         Err(PricingError::BelowMinimum {
@@ -93,6 +97,7 @@ fn pricing_rules() {
             }],
             &map,
             &home("110105"),
+            &[],
             now
         ),
         Err(PricingError::BadQuantity { index: 0 })
@@ -111,6 +116,7 @@ fn pricing_rules() {
             ],
             &map,
             &home("110105"),
+            &[],
             now
         ),
         Err(PricingError::OutOfStock(id))
@@ -123,6 +129,7 @@ fn pricing_rules() {
             }],
             &map,
             &home("110105"),
+            &[],
             now
         ),
         Err(PricingError::UnknownListing { index: 0 })
@@ -137,6 +144,7 @@ fn pricing_rules() {
             }],
             &HashMap::from([(id, paused)]),
             &home("110105"),
+            &[],
             now
         ),
         Err(PricingError::Unavailable(id))
@@ -154,6 +162,7 @@ fn pricing_rules() {
             }],
             &HashMap::from([(id, group)]),
             &home("110105"),
+            &[],
             now
         ),
         Err(PricingError::GroupBuyClosed(id))
@@ -428,7 +437,7 @@ fn freight_per_seller_order_by_template_group_and_the_order_total_includes_it() 
         (d.id, d.clone()),
     ]);
     let lines = [line(a.id, 2), line(b.id, 1), line(c.id, 1), line(d.id, 1)];
-    let p = price_order(&lines, &map, &home("110105"), Utc::now()).expect("priced");
+    let p = price_order(&lines, &map, &home("110105"), &[], Utc::now()).expect("priced");
     let part = |s: OrgId| p.sellers.iter().find(|x| x.seller_id == s).expect("seller");
     // Beijing rule: ¥10 first kg + 2 × ¥1 + cold chain ¥7
     assert_eq!(part(seller).freight, Fen(1000 + 200 + 700));
@@ -441,7 +450,7 @@ fn freight_per_seller_order_by_template_group_and_the_order_total_includes_it() 
 
     // Tibet is not delivered to: the first listing of the refusing template is named
     assert_eq!(
-        price_order(&lines, &map, &home("540102"), Utc::now()),
+        price_order(&lines, &map, &home("540102"), &[], Utc::now()),
         Err(PricingError::NotDeliverable(a.id))
     );
     // station pickup: the station's fee per seller order, the refusal still applies
@@ -449,10 +458,10 @@ fn freight_per_seller_order_by_template_group_and_the_order_total_includes_it() 
         region_code: region.into(),
         fee: Fen(150),
     };
-    let p = price_order(&lines, &map, &station("110105"), Utc::now()).expect("priced");
+    let p = price_order(&lines, &map, &station("110105"), &[], Utc::now()).expect("priced");
     assert!(p.sellers.iter().all(|s| s.freight == Fen(150)));
     assert_eq!(
-        price_order(&lines, &map, &station("540102"), Utc::now()),
+        price_order(&lines, &map, &station("540102"), &[], Utc::now()),
         Err(PricingError::NotDeliverable(a.id))
     );
 }
@@ -463,7 +472,8 @@ fn build_order_snapshots_freight_on_each_seller_order() {
     a.min_order_qty = 1;
     a.freight = Some(template(vec![], Some(1200)));
     let map = HashMap::from([(a.id, a.clone())]);
-    let priced = price_order(&[line(a.id, 1)], &map, &home("110105"), Utc::now()).expect("priced");
+    let priced =
+        price_order(&[line(a.id, 1)], &map, &home("110105"), &[], Utc::now()).expect("priced");
     let new = super::super::ports::NewOrder {
         id: OrderId::new(),
         number: "CM1".into(),

@@ -80,6 +80,7 @@ pub struct OrderService {
     pub orgs: Arc<dyn OrgRepository>,
     pub members: Arc<dyn MembershipRepository>,
     pub gateway: Arc<dyn PaymentGateway>,
+    pub commission: Arc<dyn crate::settlement::CommissionRules>,
     pub payment_ttl: Duration,
     pub auto_complete_after: Duration,
 }
@@ -179,7 +180,8 @@ impl OrderService {
         let dest = self.check_delivery(&input.delivery)?;
         let ids: Vec<ListingId> = input.lines.iter().map(|l| l.listing_id).collect();
         let snapshots = self.orders.snapshots(&ids)?;
-        price(&input.lines, &snapshots, &dest, now)
+        let rules = self.commission.current()?;
+        price(&input.lines, &snapshots, &dest, &rules, now)
     }
 
     /// Creates an order. With `idem = Some((key, request_hash))` the
@@ -205,8 +207,9 @@ impl OrderService {
         // The common path is one read and one write; the key is checked by
         // the write, which writes nothing if it is taken.
         let snapshots = self.orders.snapshots(&ids)?;
+        let rules = self.commission.current()?;
         match (
-            price(&input.lines, &snapshots, &dest, now)
+            price(&input.lines, &snapshots, &dest, &rules, now)
                 .and_then(|priced| self.create_claimed(buyer, input, claim, render, now, priced)),
             claim,
         ) {
@@ -636,9 +639,10 @@ fn price(
     lines: &[OrderLine],
     snapshots: &std::collections::HashMap<ListingId, ListingSnapshot>,
     dest: &Destination,
+    rules: &[crate::settlement::CommissionRule],
     now: DateTime<Utc>,
 ) -> Result<PricedOrder, OrderError> {
-    price_order(lines, snapshots, dest, now).map_err(|e| match e {
+    price_order(lines, snapshots, dest, rules, now).map_err(|e| match e {
         PricingError::Empty => {
             ValidationErrors::single("items", "at least one item is required").into()
         }

@@ -46,6 +46,8 @@ fn world(stock: i32) -> World {
         unit_weight_grams: 5000,
         storage: Storage::Ambient,
         freight: None,
+        category_id: crate::catalog::CategoryId::new(),
+        root_category_id: crate::catalog::CategoryId::new(),
     }]));
     let orgs = Arc::new(MemoryOrgs::default());
     if let Ok(mut s) = orgs.staff.lock() {
@@ -56,6 +58,7 @@ fn world(stock: i32) -> World {
         orgs,
         members: volume.clone(),
         gateway: Arc::new(NoGateway),
+        commission: Arc::new(crate::settlement::FixedRules::new(vec![])),
         payment_ttl: Duration::minutes(15),
         auto_complete_after: Duration::days(10),
     };

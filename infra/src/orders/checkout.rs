@@ -38,6 +38,8 @@ impl CheckoutStore for PgOrderRepository {
                         )),
                         _ => None,
                     },
+                    category_id: domain::catalog::CategoryId(r.category_id),
+                    root_category_id: domain::catalog::CategoryId(r.root_category_id),
                 },
             );
         }

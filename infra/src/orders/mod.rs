@@ -153,6 +153,8 @@ struct SnapshotRow {
     storage: String,
     template_id: Option<Uuid>,
     template_spec: Option<serde_json::Value>,
+    category_id: Uuid,
+    root_category_id: Uuid,
 }
 
 prepared_call!(
@@ -176,6 +178,8 @@ prepared_call!(
         Text,
         diesel::sql_types::Nullable<diesel::sql_types::Uuid>,
         diesel::sql_types::Nullable<diesel::sql_types::Jsonb>,
+        diesel::sql_types::Uuid,
+        diesel::sql_types::Uuid,
     )
 );
 
