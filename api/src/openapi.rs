@@ -30,6 +30,7 @@ Money is integer fen (CNY). Errors are application/problem+json with a stable `c
         (name = "seller orders", description = "Seller fulfilment, refunds, service-station pickups"),
         (name = "delivery", description = "Freight templates (运费模板) and shipments followed from the county hub to the village station"),
         (name = "ledger", description = "The double-entry ledger: accounts, lines, trial balance"),
+        (name = "settlement", description = "Settlement runs, seller statements (JSON, CSV) and payouts"),
         (name = "sandbox", description = "The built-in sandbox payment provider (PAYMENT_PROVIDER=sandbox)"),
     )
 )]

@@ -128,6 +128,11 @@ pub fn build_state(settings: Settings, addr: SocketAddr) -> anyhow::Result<AppSt
         rules: commission_rules.clone(),
         categories: catalog.listings.clone(),
     };
+    let settlement = domain::settlement::SettlementService {
+        store: Arc::new(infra::settlement::PgSettlements { pool: pool.clone() }),
+        orgs: coop.orgs.clone(),
+        mailer: mailer.clone(),
+    };
     let orders = OrderService {
         orders: Arc::new(PgOrderRepository { pool: pool.clone() }),
         orgs: coop.orgs.clone(),
@@ -159,6 +164,7 @@ pub fn build_state(settings: Settings, addr: SocketAddr) -> anyhow::Result<AppSt
         delivery,
         ledger,
         commission,
+        settlement,
         catalog,
         listing_cache,
         orders,

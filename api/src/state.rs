@@ -29,6 +29,7 @@ pub struct AppState {
     pub delivery: DeliveryService,
     pub ledger: domain::ledger::LedgerService,
     pub commission: domain::settlement::CommissionService,
+    pub settlement: domain::settlement::SettlementService,
     pub catalog: CatalogService,
     pub listing_cache: Arc<ListingCache>,
     pub orders: OrderService,

@@ -15,3 +15,4 @@ pub mod orders;
 pub mod payments;
 pub mod rate_limit;
 pub mod schema;
+pub mod settlement;

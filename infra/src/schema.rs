@@ -345,6 +345,19 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         freight_fen -> Int8,
+        completed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    settlements (id) {
+        id -> Uuid,
+        period_end -> Date,
+        hold_days -> Int4,
+        cutoff -> Date,
+        statement_count -> Int4,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
     }
 }
 
@@ -382,6 +395,35 @@ diesel::table! {
         route_org_ids -> Array<Nullable<Uuid>>,
         cold_chain -> Bool,
         created_by -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    statement_lines (statement_id, seller_order_id) {
+        statement_id -> Uuid,
+        seller_order_id -> Uuid,
+        completed_at -> Timestamptz,
+        items_fen -> Int8,
+        freight_fen -> Int8,
+        commission_fen -> Int8,
+        net_fen -> Int8,
+    }
+}
+
+diesel::table! {
+    statements (id) {
+        id -> Uuid,
+        settlement_id -> Uuid,
+        seller_id -> Uuid,
+        gross_fen -> Int8,
+        commission_fen -> Int8,
+        refunds_fen -> Int8,
+        carried_over_fen -> Int8,
+        net_payable_fen -> Int8,
+        status -> Text,
+        bank_reference -> Nullable<Text>,
+        paid_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
     }
 }
@@ -460,11 +502,16 @@ diesel::joinable!(payments -> orders (order_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(seller_orders -> orders (order_id));
 diesel::joinable!(seller_orders -> organizations (seller_id));
+diesel::joinable!(settlements -> users (created_by));
 diesel::joinable!(shipment_events -> organizations (organization_id));
 diesel::joinable!(shipment_events -> shipments (shipment_id));
 diesel::joinable!(shipment_items -> order_items (order_item_id));
 diesel::joinable!(shipment_items -> shipments (shipment_id));
 diesel::joinable!(shipments -> seller_orders (seller_order_id));
+diesel::joinable!(statement_lines -> seller_orders (seller_order_id));
+diesel::joinable!(statement_lines -> statements (statement_id));
+diesel::joinable!(statements -> organizations (seller_id));
+diesel::joinable!(statements -> settlements (settlement_id));
 diesel::joinable!(surplus_allocations -> members (member_id));
 diesel::joinable!(surplus_allocations -> surplus_distributions (distribution_id));
 diesel::joinable!(surplus_distributions -> journal_entries (journal_entry_id));
@@ -496,9 +543,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     payments,
     refresh_tokens,
     seller_orders,
+    settlements,
     shipment_events,
     shipment_items,
     shipments,
+    statement_lines,
+    statements,
     surplus_allocations,
     surplus_distributions,
     users,

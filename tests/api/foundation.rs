@@ -280,7 +280,7 @@ async fn readme_walkthrough_runs() {
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .find(|v| v["number"].is_string())
         .unwrap_or_else(|| panic!("no order in the output:\n{stdout}"));
-    assert_eq!(order["status"], "paid", "{order}");
+    assert_eq!(order["status"], "completed", "{order}");
     assert_eq!(
         order["items"][0]["unit_price_fen"], 6200,
         "tier price: {order}"
@@ -297,7 +297,27 @@ async fn readme_walkthrough_runs() {
     let parcel = &order["seller_orders"][0]["shipments"][0];
     assert_eq!(parcel["tracking_no"], "9876543210123", "{order}");
     assert_eq!(parcel["events"][0]["type"], "hub_received", "{order}");
-    assert_eq!(order["seller_orders"][0]["status"], "shipped", "{order}");
+    assert_eq!(order["seller_orders"][0]["status"], "completed", "{order}");
+    let json_lines: Vec<serde_json::Value> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .collect();
+    let run = json_lines
+        .iter()
+        .find(|v| v["statement_count"].is_number())
+        .unwrap_or_else(|| panic!("no settlement in the output:\n{stdout}"));
+    assert_eq!(run["statement_count"], 1, "{run}");
+    let statement = json_lines
+        .iter()
+        .find(|v| v["items"][0]["net_payable_fen"].is_number())
+        .unwrap_or_else(|| panic!("no statement in the output:\n{stdout}"));
+    assert_eq!(statement["items"][0]["gross_fen"], 94_100, "{statement}");
+    assert_eq!(statement["items"][0]["net_payable_fen"], 94_100 - 2_480, "{statement}");
+    let tb = json_lines
+        .iter()
+        .find(|v| v["total_debits_fen"].is_number())
+        .unwrap_or_else(|| panic!("no trial balance in the output:\n{stdout}"));
+    assert_eq!(tb["total_debits_fen"], tb["total_credits_fen"], "{tb}");
     assert!(stdout.contains(r#""notify_status":200"#), "{stdout}");
     assert!(stdout.contains(r#""client_secret""#), "{stdout}");
 }

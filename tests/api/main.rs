@@ -11,3 +11,4 @@ mod foundation;
 mod identity;
 mod ledger;
 mod orders;
+mod settlement;

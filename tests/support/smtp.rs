@@ -32,6 +32,25 @@ impl ReceivedMail {
             .map(|(_, b)| b.to_owned())
             .unwrap_or_default()
     }
+
+    /// The body as text: base64 transfer encoding (lettre's choice for
+    /// non-ASCII text) decoded.
+    pub fn text(&self) -> String {
+        use base64::Engine;
+        let body = self.body();
+        let is_base64 = self
+            .header("content-transfer-encoding")
+            .is_some_and(|e| e.eq_ignore_ascii_case("base64"));
+        if !is_base64 {
+            return body;
+        }
+        let joined: String = body.split_whitespace().collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(joined.trim_end_matches('.'))
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .unwrap_or(body)
+    }
 }
 
 #[derive(Clone)]

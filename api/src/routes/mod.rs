@@ -11,6 +11,7 @@ pub mod membership;
 pub mod orders;
 pub mod organizations;
 pub mod partners;
+pub mod settlement;
 
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -87,6 +88,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(ledger::trial_balance)
             .service(commission::get_commission_rules)
             .service(commission::put_commission_rules)
+            .service(settlement::run_settlement)
+            .service(settlement::get_settlement)
+            .service(settlement::list_settlement_statements)
+            .service(settlement::list_org_statements)
+            .service(settlement::get_statement)
+            .service(settlement::mark_statement_paid)
             .service(delivery::list_freight_templates)
             .service(delivery::create_freight_template)
             .service(delivery::get_freight_template)

@@ -202,6 +202,11 @@ pub(crate) fn write_seller_change(
             ))
             .execute(conn)?;
     }
+    if change.to == SellerOrderStatus::Completed && change.from != change.to {
+        diesel::update(target)
+            .set(seller_orders::completed_at.eq(now))
+            .execute(conn)?;
+    }
     if let Some(at) = change.delivered_at {
         diesel::update(target)
             .set(seller_orders::delivered_at.eq(at))
