@@ -1,5 +1,6 @@
 //! Background work every API instance runs: expiring unpaid orders (stock
-//! returns), auto-completing delivered seller orders, and (every
+//! returns), auto-completing delivered seller orders, deciding group buys at
+//! their deadline (refunding and cancelling the failed ones), and (every
 //! `SALES_COUNT_INTERVAL_MS`) counting sales for hot lists and forgetting
 //! expired Idempotency-Keys. Instances
 //! coordinate through Postgres (`FOR UPDATE SKIP LOCKED`), so any number of
@@ -34,6 +35,7 @@ async fn sweep(state: &web::Data<AppState>, count_sales: bool) {
         let now = Utc::now();
         let mut changed = s.orders.expire_due(now)?;
         let completed = s.orders.auto_complete_due(now)?;
+        changed.extend(s.orders.settle_group_buys(now)?);
         let restocked = changed.len();
         if count_sales {
             changed.extend(s.orders.count_sales()?);

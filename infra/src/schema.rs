@@ -62,6 +62,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    group_buy_outcomes (listing_id) {
+        listing_id -> Uuid,
+        outcome -> Text,
+        target_qty -> Int4,
+        paid_qty -> Int8,
+        decided_at -> Timestamptz,
+        resolved_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     idempotency_keys (scope, key) {
         scope -> Text,
         key -> Text,
@@ -471,6 +482,7 @@ diesel::joinable!(capital_contributions -> organizations (organization_id));
 diesel::joinable!(capital_contributions -> users (recorded_by));
 diesel::joinable!(commission_rules -> categories (category_id));
 diesel::joinable!(freight_templates -> organizations (org_id));
+diesel::joinable!(group_buy_outcomes -> listings (listing_id));
 diesel::joinable!(journal_lines -> journal_entries (entry_id));
 diesel::joinable!(journal_lines -> ledger_accounts (account_id));
 diesel::joinable!(listings -> members (supplier_member_id));
@@ -524,6 +536,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     categories,
     commission_rules,
     freight_templates,
+    group_buy_outcomes,
     idempotency_keys,
     journal_entries,
     journal_lines,

@@ -312,7 +312,11 @@ async fn readme_walkthrough_runs() {
         .find(|v| v["items"][0]["net_payable_fen"].is_number())
         .unwrap_or_else(|| panic!("no statement in the output:\n{stdout}"));
     assert_eq!(statement["items"][0]["gross_fen"], 94_100, "{statement}");
-    assert_eq!(statement["items"][0]["net_payable_fen"], 94_100 - 2_480, "{statement}");
+    assert_eq!(
+        statement["items"][0]["net_payable_fen"],
+        94_100 - 2_480,
+        "{statement}"
+    );
     let tb = json_lines
         .iter()
         .find(|v| v["total_debits_fen"].is_number())

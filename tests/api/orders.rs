@@ -930,3 +930,112 @@ async fn expired_idempotency_keys_are_purged() {
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
     assert_eq!(app.count("SELECT count(*) AS n FROM orders"), 2);
 }
+
+#[tokio::test]
+async fn failed_group_buys_are_refunded_and_cancelled_once_whoever_sweeps() {
+    // the background sweep is slowed down: the test sweeps, from four threads at once
+    let app = spawn_app_with(|env| {
+        env.insert("ORDER_SWEEP_INTERVAL_MS".into(), "3600000".into());
+    })
+    .await;
+    let s = shop(&app, "group-seller@example.com").await;
+    let deadline = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();
+    let group = |target: i32| {
+        json!({"sale_mode": "group_buy", "group_target_qty": target, "group_deadline": deadline,
+               "stock": 100, "min_order_qty": 1, "tier_prices": []})
+    };
+    let failing = app.listing(&s.seller, &s.org, group(10)).await;
+    let reaching = app.listing(&s.seller, &s.org, group(2)).await;
+    let (fid, rid) = (
+        failing["id"].as_str().unwrap(),
+        reaching["id"].as_str().unwrap(),
+    );
+    let a = app.user_token("group-a@example.com").await;
+    let b = app.user_token("group-b@example.com").await;
+    let paid = app
+        .place_order(
+            &a,
+            "g-1",
+            &json!({"items": order_lines(&[(fid, 3)]), "delivery": home()}),
+        )
+        .await
+        .json();
+    app.pay(&a, paid["id"].as_str().unwrap()).await;
+    let unpaid = app
+        .place_order(
+            &b,
+            "g-2",
+            &json!({"items": order_lines(&[(fid, 2)]), "delivery": home()}),
+        )
+        .await
+        .json();
+    let ok = app
+        .place_order(
+            &b,
+            "g-3",
+            &json!({"items": order_lines(&[(rid, 2)]), "delivery": home()}),
+        )
+        .await
+        .json();
+    app.pay(&b, ok["id"].as_str().unwrap()).await;
+    assert_eq!(stock(&app, fid).await.0, 95);
+
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let sweeps = (0..4).map(|_| {
+        let state = app.state.clone();
+        tokio::task::spawn_blocking(move || state.orders.settle_group_buys(chrono::Utc::now()))
+    });
+    for r in futures_util::future::join_all(sweeps).await {
+        r.unwrap().unwrap();
+    }
+
+    let oid = paid["id"].as_str().unwrap();
+    let o = app
+        .get_auth(&format!("/api/v1/orders/{oid}"), &a)
+        .await
+        .json();
+    assert_eq!(o["seller_orders"][0]["status"], "refunded", "{o}");
+    let uid = unpaid["id"].as_str().unwrap();
+    assert_eq!(
+        app.get_auth(&format!("/api/v1/orders/{uid}"), &b)
+            .await
+            .json()["status"],
+        "cancelled"
+    );
+    let kid = ok["id"].as_str().unwrap();
+    assert_eq!(
+        app.get_auth(&format!("/api/v1/orders/{kid}"), &b)
+            .await
+            .json()["seller_orders"][0]["status"],
+        "paid",
+        "the group buy that reached its target proceeds"
+    );
+    // (read from the database: this test swept without the worker, which
+    // is what invalidates the listing cache)
+    assert_eq!(
+        app.count(&format!("SELECT stock::bigint AS n FROM listings WHERE id = '{fid}'")),
+        100,
+        "stock returned once"
+    );
+    let so = o["seller_orders"][0]["id"].as_str().unwrap();
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) AS n FROM order_events WHERE seller_order_id = '{so}' AND to_status = 'refunded'"
+        )),
+        1
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) AS n FROM journal_entries WHERE source_kind = 'seller_order_refunded' AND source_id = '{so}'"
+        )),
+        1
+    );
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM group_buy_outcomes WHERE outcome = 'failed' AND resolved_at IS NOT NULL"),
+        1
+    );
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM group_buy_outcomes WHERE outcome = 'succeeded'"),
+        1
+    );
+}

@@ -317,6 +317,29 @@ impl FulfilmentStore for MemoryOrders {
     }
 }
 
+impl GroupBuyStore for MemoryOrders {
+    fn decide_group_buys(
+        &self,
+        _now: DateTime<Utc>,
+        _limit: i64,
+        _decide: DecideGroupBuy<'_>,
+    ) -> Result<Vec<(ListingId, GroupOutcome)>, Unknown> {
+        Err(unused("decide_group_buys"))
+    }
+
+    fn unresolved_group_buys(&self, _limit: i64) -> Result<Vec<ListingId>, Unknown> {
+        Err(unused("unresolved_group_buys"))
+    }
+
+    fn group_buy_victims(&self, _listing: ListingId) -> Result<GroupBuyVictims, Unknown> {
+        Err(unused("group_buy_victims"))
+    }
+
+    fn resolve_group_buy(&self, _listing: ListingId, _now: DateTime<Utc>) -> Result<(), Unknown> {
+        Err(unused("resolve_group_buy"))
+    }
+}
+
 impl PaymentStore for MemoryOrders {
     fn create_payment(
         &self,

@@ -50,6 +50,23 @@ wire_enum!(SellerOrderStatus {
     Cancelled => "cancelled",
 });
 
+wire_enum!(GroupOutcome {
+    /// The paid quantity reached the target: the orders proceed.
+    Succeeded => "succeeded",
+    /// It did not: paid seller orders are refunded, unpaid orders cancelled.
+    Failed => "failed",
+});
+
+/// A group buy's outcome at its deadline: the units in paid orders against
+/// the target.
+pub fn group_buy_outcome(target_qty: i32, paid_qty: i64) -> GroupOutcome {
+    if paid_qty >= i64::from(target_qty) {
+        GroupOutcome::Succeeded
+    } else {
+        GroupOutcome::Failed
+    }
+}
+
 wire_enum!(PaymentStatus {
     Pending => "pending",
     Succeeded => "succeeded",

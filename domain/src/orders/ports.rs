@@ -239,11 +239,44 @@ pub trait PaymentStore: Send + Sync {
     fn mark_refunded(&self, id: PaymentId) -> Result<(), Unknown>;
 }
 
-/// Everything the order service needs of storage, one adapter per
-/// sub-context (`infra::orders::{checkout, fulfilment, payment}`).
-pub trait OrderRepository: CheckoutStore + FulfilmentStore + PaymentStore {}
+/// Decides a group buy's outcome from (target, paid quantity).
+pub type DecideGroupBuy<'a> = &'a dyn Fn(i32, i64) -> GroupOutcome;
 
-impl<T: CheckoutStore + FulfilmentStore + PaymentStore> OrderRepository for T {}
+/// What a failed group buy must undo.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupBuyVictims {
+    /// Paid (or accepted) seller orders holding the listing: refunded.
+    pub seller_orders: Vec<SellerOrderId>,
+    /// Unpaid orders holding the listing: cancelled.
+    pub pending_orders: Vec<OrderId>,
+}
+
+/// Group-buy outcomes at their deadlines.
+pub trait GroupBuyStore: Send + Sync {
+    /// In one transaction: group buys past their deadline without an
+    /// outcome, locked with SKIP LOCKED (several instances may sweep), each
+    /// decided by `decide` over its paid quantity and recorded (a success is
+    /// resolved at once).
+    fn decide_group_buys(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+        decide: DecideGroupBuy<'_>,
+    ) -> Result<Vec<(ListingId, GroupOutcome)>, Unknown>;
+
+    /// Failed group buys whose orders are not all undone yet.
+    fn unresolved_group_buys(&self, limit: i64) -> Result<Vec<ListingId>, Unknown>;
+
+    fn group_buy_victims(&self, listing: ListingId) -> Result<GroupBuyVictims, Unknown>;
+
+    fn resolve_group_buy(&self, listing: ListingId, now: DateTime<Utc>) -> Result<(), Unknown>;
+}
+
+/// Everything the order service needs of storage, one adapter per
+/// sub-context (`infra::orders::{checkout, fulfilment, payment, group_buy}`).
+pub trait OrderRepository: CheckoutStore + FulfilmentStore + PaymentStore + GroupBuyStore {}
+
+impl<T: CheckoutStore + FulfilmentStore + PaymentStore + GroupBuyStore> OrderRepository for T {}
 
 /// A verified notification from the payment provider.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -586,6 +586,49 @@ impl OrderService {
         Ok(changed.into_iter().collect())
     }
 
+    /// Decides group buys past their deadline and undoes the failed ones:
+    /// each paid seller order holding the listing is refunded (its stock
+    /// returns), each unpaid order cancelled. Every step is a state change
+    /// that happens once, so two instances sweeping at once, or a sweep
+    /// interrupted half way and run again, refund nothing twice. Returns
+    /// the listings whose stock came back.
+    pub fn settle_group_buys(&self, now: DateTime<Utc>) -> Result<Vec<ListingId>, OrderError> {
+        self.orders
+            .decide_group_buys(now, 50, &|target, paid| group_buy_outcome(target, paid))?;
+        let mut restocked = Vec::new();
+        for listing in self.orders.unresolved_group_buys(50)? {
+            let victims = self.orders.group_buy_victims(listing)?;
+            for so in victims.seller_orders {
+                match self.act(so, &SellerAction::Refund, None, "system:group_buy", now)? {
+                    SellerTransition::Done { restocked: r, .. } => restocked.extend(r),
+                    SellerTransition::NotFound => {}
+                    // refunded meanwhile (another sweep): nothing to do
+                    SellerTransition::Refused(SellerRefusal::Invalid(
+                        SellerOrderStatus::Refunded | SellerOrderStatus::Cancelled,
+                        _,
+                    )) => {}
+                    // shipped before the group buy was decided: left to after-sales
+                    SellerTransition::Refused(r) => tracing::warn!(
+                        seller_order = %so,
+                        listing = %listing,
+                        refusal = ?r,
+                        "failed group buy: seller order not refunded"
+                    ),
+                }
+            }
+            for order in victims.pending_orders {
+                if let CancelOutcome::Cancelled { restocked: r } =
+                    self.orders
+                        .cancel(order, OrderStatus::Cancelled, "system:group_buy", now)?
+                {
+                    restocked.extend(r);
+                }
+            }
+            self.orders.resolve_group_buy(listing, now)?;
+        }
+        Ok(restocked)
+    }
+
     /// Completes seller orders delivered longer ago than the auto-complete period.
     pub fn auto_complete_due(&self, now: DateTime<Utc>) -> Result<usize, OrderError> {
         let due = self

@@ -23,6 +23,7 @@ use crate::schema::{
 
 mod checkout;
 mod fulfilment;
+mod group_buy;
 mod payment;
 
 pub(crate) use fulfilment::{lock_for_update, write_seller_change};
