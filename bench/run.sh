@@ -29,6 +29,8 @@ PGPASSWORD=coopmart psql -h 127.0.0.1 -p "${COOPMART_PG_PORT:-55432}" -U coopmar
   -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" -c "CREATE DATABASE $BENCH_DB"
 export DATABASE_URL="postgres://coopmart:coopmart@127.0.0.1:${COOPMART_PG_PORT:-55432}/$BENCH_DB"
 export BIND_ADDR="127.0.0.1:$PORT" LOG_FORMAT=json RUST_LOG=warn HTTP_WORKERS=2 DATABASE_POOL_SIZE=8
+# a platform admin for the settlement scenario (benchmark database only)
+export BOOTSTRAP_ADMIN_EMAIL=bench-admin@coopmart.local BOOTSTRAP_ADMIN_PASSWORD=Ledger-Close-Run-2026
 export REDIS_KEY_PREFIX="bench:"
 
 ./target/release/coopmart serve > .dev/bench-server.log 2>&1 &
@@ -61,6 +63,20 @@ echo "[bench] seeding 10,000 listings"
 ./target/release/coopmart seed-bench 10000 >/dev/null
 psql_bench -c "ANALYZE listings"
 echo "[bench] listings: $(psql_bench -c "SELECT count(*) FROM listings")"
+
+# pgbench tpcb-like on a database of its own (the write baseline): sets pgb_tps
+run_pgbench() {
+  PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+  PGB_DB=coopmart_pgbench
+  PGPASSWORD=coopmart psql -h 127.0.0.1 -p "${COOPMART_PG_PORT:-55432}" -U coopmart -d postgres -q \
+    -c "DROP DATABASE IF EXISTS $PGB_DB" -c "CREATE DATABASE $PGB_DB"
+  PGPASSWORD=coopmart "$PGBIN/pgbench" -h 127.0.0.1 -p "${COOPMART_PG_PORT:-55432}" -U coopmart -i -s 10 -q "$PGB_DB" >/dev/null 2>&1
+  local out
+  out=$(PGPASSWORD=coopmart "$PGBIN/pgbench" -h 127.0.0.1 -p "${COOPMART_PG_PORT:-55432}" -U coopmart \
+    -b tpcb-like -c "$CONNS" -j 2 -T "${DURATION%s}" "$PGB_DB" 2>/dev/null)
+  pgb_tps=$(awk '/^tps/ {print $3; exit}' <<<"$out")
+  printf '%-28s %12s tps (scale 10, %s clients)\n' "pgbench_tpcb_like" "$pgb_tps" "$CONNS"
+}
 
 # BENCH_SCENARIOS=orders runs only the scenarios whose file name contains it
 for extra in bench/scenarios/*"${BENCH_SCENARIOS:-}"*.sh; do

@@ -1,15 +1,6 @@
 # Order creation vs pgbench, and one hot listing under contention
 # (sourced by bench/run.sh after 20-listings.sh).
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-PGB_DB=coopmart_pgbench
-PGPASSWORD=coopmart psql -h 127.0.0.1 -p "${COOPMART_PG_PORT:-55432}" -U coopmart -d postgres -q \
-  -c "DROP DATABASE IF EXISTS $PGB_DB" -c "CREATE DATABASE $PGB_DB"
-PGPASSWORD=coopmart "$PGBIN/pgbench" -h 127.0.0.1 -p "${COOPMART_PG_PORT:-55432}" -U coopmart -i -s 10 -q "$PGB_DB" >/dev/null 2>&1
-pgb_out=$(PGPASSWORD=coopmart "$PGBIN/pgbench" -h 127.0.0.1 -p "${COOPMART_PG_PORT:-55432}" -U coopmart \
-  -b tpcb-like -c "$CONNS" -j 2 -T "${DURATION%s}" "$PGB_DB" 2>/dev/null)
-pgb_tps=$(awk '/^tps/ {print $3; exit}' <<<"$pgb_out")
-printf '%-28s %12s tps (scale 10, %s clients)\n' "pgbench_tpcb_like" "$pgb_tps" "$CONNS"
-echo "$pgb_tps" > .dev/bench-pgbench.tps
+run_pgbench
 
 # 1,000 listings with ample stock, and a buyer
 psql_bench -c "UPDATE listings SET stock = 1000000, status = 'active' WHERE id IN (SELECT id FROM listings ORDER BY id LIMIT 1000)"
