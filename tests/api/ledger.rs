@@ -246,8 +246,26 @@ async fn concurrent_orders_payments_completions_and_refunds_keep_the_books_balan
             .map(|o| app.pay(&buyer, o["id"].as_str().unwrap())),
     )
     .await;
-    // half complete, half are refunded, all at once
-    futures_util::future::join_all(orders.iter().enumerate().map(|(n, o)| {
+    // half complete, half are refunded, while two settlement runs go, all at once
+    let today = chrono::Utc::now().date_naive().to_string();
+    let settle = |admin: String, today: String| {
+        let app = &app;
+        async move {
+            let r = app
+                .post_auth(
+                    "/api/v1/settlements",
+                    &admin,
+                    &json!({"period_end": today, "hold_days": 0}),
+                )
+                .await;
+            assert_eq!(r.status, 201, "{}", r.text);
+        }
+    };
+    let runs = futures_util::future::join(
+        settle(admin.clone(), today.clone()),
+        settle(admin.clone(), today.clone()),
+    );
+    let work = futures_util::future::join_all(orders.iter().enumerate().map(|(n, o)| {
         let so = o["seller_orders"][0]["id"].as_str().unwrap().to_owned();
         let oid = o["id"].as_str().unwrap().to_owned();
         let (app, seller, buyer) = (&app, &seller, &buyer);
@@ -266,8 +284,10 @@ async fn concurrent_orders_payments_completions_and_refunds_keep_the_books_balan
                 seller_order_through(app, seller, &so, &["refunds"]).await;
             }
         }
-    }))
-    .await;
+    }));
+    futures_util::future::join(runs, work).await;
+    // a last run settles whatever completed after the two
+    settle(admin.clone(), today.clone()).await;
     let paid: i64 = orders
         .iter()
         .map(|o| o["total_fen"].as_i64().unwrap())
@@ -288,8 +308,32 @@ async fn concurrent_orders_payments_completions_and_refunds_keep_the_books_balan
         "paid {paid}, refunded the rest"
     );
     assert_eq!(by_type(&tb, "buyer_funds_held"), (0, 0));
-    assert_eq!(by_type(&tb, "seller_payable"), (0, gross - commission));
     assert_eq!(by_type(&tb, "commission_revenue"), (0, commission));
+    // everything completed is on exactly one statement, and the statements
+    // are what the ledger moved
+    assert_eq!(by_type(&tb, "seller_payable"), (0, 0));
+    assert_eq!(by_type(&tb, "payouts_in_transit"), (0, gross - commission));
+    let statements = app
+        .get_auth(&format!("/api/v1/organizations/{org}/statements"), &seller)
+        .await
+        .json();
+    let (st_gross, st_commission, st_net) =
+        statements["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .fold((0, 0, 0), |(g, c, n), s| {
+                (
+                    g + s["gross_fen"].as_i64().unwrap(),
+                    c + s["commission_fen"].as_i64().unwrap(),
+                    n + s["net_payable_fen"].as_i64().unwrap(),
+                )
+            });
+    assert_eq!(
+        (st_gross, st_commission, st_net),
+        (gross, commission, gross - commission)
+    );
+    assert_eq!(app.count("SELECT count(*) AS n FROM statement_lines"), 8);
     balances_are_sums(&app);
     // one entry per cause
     assert_eq!(

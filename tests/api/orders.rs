@@ -1013,7 +1013,9 @@ async fn failed_group_buys_are_refunded_and_cancelled_once_whoever_sweeps() {
     // (read from the database: this test swept without the worker, which
     // is what invalidates the listing cache)
     assert_eq!(
-        app.count(&format!("SELECT stock::bigint AS n FROM listings WHERE id = '{fid}'")),
+        app.count(&format!(
+            "SELECT stock::bigint AS n FROM listings WHERE id = '{fid}'"
+        )),
         100,
         "stock returned once"
     );
