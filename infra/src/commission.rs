@@ -85,18 +85,18 @@ impl CommissionRules for PgCommissionRules {
         let mut conn = get_conn(&self.pool)?;
         conn.transaction::<_, DieselError, _>(|conn| {
             diesel::delete(commission_rules::table).execute(conn)?;
-            let rows: Vec<_> = rules
+            let rows = rules
                 .iter()
                 .map(|r| {
-                    (
+                    Ok((
                         commission_rules::id.eq(Uuid::now_v7()),
                         commission_rules::category_id.eq(r.category_id.map(|c| c.0)),
                         commission_rules::seller_kind.eq(r.seller_kind.map(|k| k.as_str())),
-                        commission_rules::rate_bp.eq(i32::try_from(r.rate_bp).unwrap_or(i32::MAX)),
+                        commission_rules::rate_bp.eq(i32::try_from(r.rate_bp).map_err(bad)?),
                         commission_rules::effective_from.eq(r.effective_from),
-                    )
+                    ))
                 })
-                .collect();
+                .collect::<Result<Vec<_>, DieselError>>()?;
             diesel::insert_into(commission_rules::table)
                 .values(rows)
                 .execute(conn)?;
