@@ -43,7 +43,7 @@ DECLARE s record;
 BEGIN
   FOR s IN SELECT id FROM bench_sellers LOOP
     PERFORM post_entry(gen_random_uuid(), 'bench: completions', 'bench_completions', s.id, now(),
-      ARRAY['org:' || s.id || ':seller_payable', 'platform:buyer_funds_held', 'platform:commission_revenue', 'platform:provider_clearing'],
+      ARRAY['org:' || s.id || ':seller_payable', 'platform:buyer_funds_held:0', 'platform:commission_revenue:0', 'platform:provider_clearing:0'],
       ARRAY['seller payable', 'buyer funds held', 'commission', 'provider clearing'],
       ARRAY['seller_payable', 'buyer_funds_held', 'commission_revenue', 'provider_clearing'],
       ARRAY['liability', 'liability', 'revenue', 'asset'],

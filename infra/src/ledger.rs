@@ -24,11 +24,12 @@ pub fn post_entry(conn: &mut PgConnection, entry: &Entry, at: DateTime<Utc>) -> 
             format!("unbalanced journal entry: {entry:?}").into(),
         ));
     }
+    let shard = entry.shard();
     let mut lines: Vec<(String, Account, i64)> = entry
         .lines
         .iter()
         .filter(|(_, a)| a.0 != 0)
-        .map(|(acc, a)| (acc.code(), *acc, a.0))
+        .map(|(acc, a)| (acc.code(shard), *acc, a.0))
         .collect();
     lines.sort_by(|a, b| a.0.cmp(&b.0));
     let id = Uuid::now_v7();
@@ -173,10 +174,12 @@ impl LedgerReader for PgLedger {
         }
         let mut conn = get_conn(&self.pool)?;
         let rows: Vec<Row> = diesel::sql_query(
-            "SELECT coalesce(type, kind) AS account_type,
-                    coalesce(sum(balance_fen) FILTER (WHERE balance_fen > 0), 0)::int8 AS debits,
-                    coalesce(-sum(balance_fen) FILTER (WHERE balance_fen < 0), 0)::int8 AS credits
-               FROM ledger_accounts GROUP BY 1 ORDER BY 1",
+            // per type, the net of its accounts (a platform account's shards
+            // are one account); Σ debits = Σ credits since every entry balances
+            "SELECT account_type, greatest(net, 0)::int8 AS debits, greatest(-net, 0)::int8 AS credits
+               FROM (SELECT coalesce(type, kind) AS account_type, sum(balance_fen) AS net
+                       FROM ledger_accounts GROUP BY 1) t
+              ORDER BY 1",
         )
         .load(&mut conn)?;
         Ok(rows

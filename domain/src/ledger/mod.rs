@@ -87,13 +87,17 @@ impl Account {
         }
     }
 
-    /// Its stable code (one account per code).
-    pub fn code(self) -> String {
+    /// Its stable code (one account per code). The platform's accounts are
+    /// kept in [`PLATFORM_SHARDS`] shards (`platform:<type>:<shard>`): every
+    /// payment moves them, and one balance row per account would make all
+    /// payments queue on its lock. An entry's shard comes from its cause
+    /// ([`Entry::shard`]); reports add the shards up by type.
+    pub fn code(self, shard: u8) -> String {
         match self {
             Self::SellerPayable(o) => format!("org:{o}:seller_payable"),
             Self::CoopEquity(o) => format!("coop:{o}:undistributed_surplus"),
             Self::MemberPayable(m) => format!("member:{m}:payable"),
-            other => format!("platform:{}", other.account_type()),
+            other => format!("platform:{}:{shard}", other.account_type()),
         }
     }
 
@@ -127,7 +131,15 @@ pub struct Entry {
     pub lines: Vec<(Account, Fen)>,
 }
 
+/// How many rows each platform account is spread over.
+pub const PLATFORM_SHARDS: u8 = 16;
+
 impl Entry {
+    /// The shard of the platform accounts this entry moves.
+    pub fn shard(&self) -> u8 {
+        u8::try_from(self.source.id.as_u128() % u128::from(PLATFORM_SHARDS)).unwrap_or(0)
+    }
+
     /// Lines sum to zero.
     pub fn is_balanced(&self) -> bool {
         self.lines

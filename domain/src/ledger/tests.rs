@@ -40,13 +40,14 @@ fn completion_pays_the_seller_items_and_freight_less_commission() {
         ]
     );
     assert_eq!(
-        Account::SellerPayable(seller).code(),
+        Account::SellerPayable(seller).code(3),
         format!("org:{seller}:seller_payable")
     );
     assert_eq!(
-        Account::ProviderClearing.code(),
-        "platform:provider_clearing"
+        Account::ProviderClearing.code(3),
+        "platform:provider_clearing:3"
     );
+    assert!(e.shard() < PLATFORM_SHARDS);
     assert_eq!(
         Account::ProviderClearing.account_type().kind(),
         AccountKind::Asset
