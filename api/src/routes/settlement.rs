@@ -189,6 +189,20 @@ pub struct StatementParams {
     pub limit: Option<i64>,
 }
 
+impl StatementParams {
+    /// The page size and the statement to continue after.
+    fn parse(self) -> Result<(i64, Option<StatementId>), ApiError> {
+        let limit = pagination::limit(self.limit)?;
+        let after = self
+            .cursor
+            .as_deref()
+            .map(pagination::decode_id)
+            .transpose()?
+            .map(StatementId);
+        Ok((limit, after))
+    }
+}
+
 /// The statements of a run (platform admins).
 #[utoipa::path(
     tag = "settlement",
@@ -203,14 +217,7 @@ pub async fn list_settlement_statements(
     id: web::Path<Uuid>,
     params: web::Query<StatementParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let p = params.into_inner();
-    let limit = pagination::limit(p.limit)?;
-    let after = p
-        .cursor
-        .as_deref()
-        .map(pagination::decode_id)
-        .transpose()?
-        .map(StatementId);
+    let (limit, after) = params.into_inner().parse()?;
     let id = SettlementId(id.into_inner());
     let v = viewer(&user);
     let rows = blocking(move || {
@@ -242,14 +249,7 @@ pub async fn list_org_statements(
     id: web::Path<Uuid>,
     params: web::Query<StatementParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let p = params.into_inner();
-    let limit = pagination::limit(p.limit)?;
-    let after = p
-        .cursor
-        .as_deref()
-        .map(pagination::decode_id)
-        .transpose()?
-        .map(StatementId);
+    let (limit, after) = params.into_inner().parse()?;
     let org = OrgId(id.into_inner());
     let v = viewer(&user);
     let rows = blocking(move || {

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use super::model::*;
 use super::ports::Unknown;
 use super::ports::*;
+use super::pricing::*;
 use crate::catalog::ListingId;
 use crate::coop::*;
 

@@ -2,7 +2,9 @@
 
 pub mod model;
 pub mod ports;
+pub mod pricing;
 pub mod service;
+mod sweeps;
 
 #[cfg(test)]
 mod memory;
@@ -12,4 +14,5 @@ mod service_tests;
 
 pub use model::*;
 pub use ports::*;
+pub use pricing::*;
 pub use service::*;

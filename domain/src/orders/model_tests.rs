@@ -1,6 +1,11 @@
-//! Unit tests of the rules in `model.rs`.
+//! Unit tests of the rules in `model.rs` and `pricing.rs`.
+
+use std::collections::HashMap;
 
 use super::*;
+use crate::catalog::{ListingStatus, SaleTerms, Storage, TierPrice};
+use crate::coop::OrgKind;
+use crate::delivery::{FreightMode, FreightSpec, FreightTemplateId};
 
 fn snapshot(stock: i32) -> ListingSnapshot {
     ListingSnapshot {

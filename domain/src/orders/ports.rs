@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use super::model::*;
+use super::pricing::*;
 use crate::catalog::ListingId;
 use crate::coop::OrgId;
 
