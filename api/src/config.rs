@@ -81,6 +81,8 @@ pub struct OrderSettings {
     pub sales_count_interval: Duration,
     /// Delivered seller orders complete by themselves after this.
     pub auto_complete_after: Duration,
+    /// The buyer may ask for an after-sales refund this long after delivery.
+    pub after_sales_window: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -288,6 +290,10 @@ impl Settings {
                 auto_complete_after: {
                     let days: u64 = r.parse("ORDER_AUTO_COMPLETE_DAYS", 10);
                     Duration::from_secs(r.parse("ORDER_AUTO_COMPLETE_SECS", days * 86_400))
+                },
+                after_sales_window: {
+                    let days: u64 = r.parse("AFTER_SALES_WINDOW_DAYS", 7);
+                    Duration::from_secs(days * 86_400)
                 },
             },
             listing_cache: r.parse("LISTING_CACHE", true),

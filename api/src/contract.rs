@@ -116,3 +116,18 @@ pub fn fen_at_least_zero() -> Object {
         .minimum(Some(0))
         .build()
 }
+
+/// Photos of an after-sales request: `domain::after_sales::plan_refund`
+/// (at most 9 http(s) URLs of at most 500 characters, no spaces).
+pub fn photo_urls() -> utoipa::openapi::schema::Array {
+    use domain::after_sales::{MAX_PHOTOS, MAX_PHOTO_URL_LEN};
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(r"^https?://\S+$"))
+                .max_length(Some(MAX_PHOTO_URL_LEN)),
+        )
+        .max_items(Some(MAX_PHOTOS))
+        .build()
+}

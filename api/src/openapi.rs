@@ -28,6 +28,7 @@ Money is integer fen (CNY). Errors are application/problem+json with a stable `c
         (name = "catalog", description = "Categories, listings, search, hot lists, storefronts, partner catalog feed"),
         (name = "orders", description = "Orders (Idempotency-Key), payments and the provider notification"),
         (name = "seller orders", description = "Seller fulfilment, refunds, service-station pickups"),
+        (name = "after-sales", description = "After-sales refunds (售后): requests, decisions, disputes, the provider's confirmation"),
         (name = "delivery", description = "Freight templates (运费模板) and shipments followed from the county hub to the village station"),
         (name = "ledger", description = "The double-entry ledger: accounts, lines, trial balance"),
         (name = "settlement", description = "Settlement runs, seller statements (JSON, CSV) and payouts"),

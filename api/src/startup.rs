@@ -142,6 +142,12 @@ pub fn build_state(settings: Settings, addr: SocketAddr) -> anyhow::Result<AppSt
         payment_ttl: to_chrono(settings.orders.payment_ttl),
         auto_complete_after: to_chrono(settings.orders.auto_complete_after),
     };
+    let after_sales = domain::after_sales::AfterSalesService {
+        store: Arc::new(infra::after_sales::PgRefunds { pool: pool.clone() }),
+        orgs: coop.orgs.clone(),
+        gateway: sandbox.clone(),
+        window: to_chrono(settings.orders.after_sales_window),
+    };
     let public_base_url = settings
         .public_base_url
         .clone()
@@ -168,6 +174,7 @@ pub fn build_state(settings: Settings, addr: SocketAddr) -> anyhow::Result<AppSt
         catalog,
         listing_cache,
         orders,
+        after_sales,
         sandbox: use_sandbox.then_some(sandbox),
         public_base_url,
         http,

@@ -33,6 +33,7 @@ pub struct AppState {
     pub catalog: CatalogService,
     pub listing_cache: Arc<ListingCache>,
     pub orders: OrderService,
+    pub after_sales: domain::after_sales::AfterSalesService,
     /// The built-in payment provider (PAYMENT_PROVIDER=sandbox).
     pub sandbox: Option<Arc<SandboxGateway>>,
     /// Where this API is reached (PUBLIC_BASE_URL, or the bound address).

@@ -1,6 +1,7 @@
 //! coopmart's domain: entities, value objects, rules and ports (traits the
 //! adapters in `infra` implement). Nothing here performs I/O.
 
+pub mod after_sales;
 pub mod catalog;
 pub mod coop;
 pub mod delivery;

@@ -1,6 +1,7 @@
 //! Adapters for coopmart's ports: Postgres through diesel, Redis, SMTP.
 //! SQL lives only in this crate.
 
+pub mod after_sales;
 pub mod cache;
 pub mod catalog;
 pub mod commission;

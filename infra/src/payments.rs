@@ -3,8 +3,12 @@
 //! sends a signed notification — `X-Pay-Timestamp: <unix>` and
 //! `X-Pay-Signature: hex(hmac-sha256(secret, "<timestamp>.<body>"))` — to
 //! `POST /api/v1/payments/notify`, which must verify signature and freshness.
+//! After-sales refunds likewise: the API asks for a refund, the provider
+//! confirms it with a notification signed the same way to
+//! `POST /api/v1/refunds/notify`.
 
 use chrono::{DateTime, Utc};
+use domain::after_sales::{RefundNotification, RefundRequest, RefundRequestId};
 use domain::orders::{
     NotifyError, Payment, PaymentGateway, PaymentId, PaymentNotification, Unknown,
 };
@@ -19,6 +23,14 @@ pub const MAX_SKEW_SECS: i64 = 300;
 #[derive(Debug, Serialize, Deserialize)]
 pub struct NotificationBody {
     pub payment_id: uuid::Uuid,
+    /// `succeeded` or `failed`
+    pub status: String,
+    pub amount_fen: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RefundNotificationBody {
+    pub refund_id: uuid::Uuid,
     /// `succeeded` or `failed`
     pub status: String,
     pub amount_fen: i64,
@@ -63,20 +75,31 @@ impl SandboxGateway {
         let ts = now.timestamp();
         Ok((ts, self.sign(ts, &body), body))
     }
-}
 
-impl PaymentGateway for SandboxGateway {
-    fn name(&self) -> &'static str {
-        "sandbox"
+    /// A signed refund notification: (timestamp, signature, body).
+    pub fn refund_notification(
+        &self,
+        refund: &RefundRequest,
+        succeeded: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(i64, String, Vec<u8>), serde_json::Error> {
+        let body = serde_json::to_vec(&RefundNotificationBody {
+            refund_id: refund.id.0,
+            status: if succeeded { "succeeded" } else { "failed" }.to_owned(),
+            amount_fen: refund.amount.0,
+        })?;
+        let ts = now.timestamp();
+        Ok((ts, self.sign(ts, &body), body))
     }
 
-    fn verify(
+    /// Checks signature and freshness; returns the body.
+    fn verified<'b>(
         &self,
         timestamp: &str,
         signature: &str,
-        body: &[u8],
+        body: &'b [u8],
         now: DateTime<Utc>,
-    ) -> Result<PaymentNotification, NotifyError> {
+    ) -> Result<&'b [u8], NotifyError> {
         let ts: i64 = timestamp
             .trim()
             .parse()
@@ -92,16 +115,36 @@ impl PaymentGateway for SandboxGateway {
         if (now.timestamp() - ts).abs() > MAX_SKEW_SECS {
             return Err(NotifyError::Stale);
         }
+        Ok(body)
+    }
+}
+
+fn succeeded(status: &str) -> Result<bool, NotifyError> {
+    match status {
+        "succeeded" => Ok(true),
+        "failed" => Ok(false),
+        _ => Err(NotifyError::Malformed),
+    }
+}
+
+impl PaymentGateway for SandboxGateway {
+    fn name(&self) -> &'static str {
+        "sandbox"
+    }
+
+    fn verify(
+        &self,
+        timestamp: &str,
+        signature: &str,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<PaymentNotification, NotifyError> {
+        let body = self.verified(timestamp, signature, body, now)?;
         let n: NotificationBody =
             serde_json::from_slice(body).map_err(|_| NotifyError::Malformed)?;
-        let succeeded = match n.status.as_str() {
-            "succeeded" => true,
-            "failed" => false,
-            _ => return Err(NotifyError::Malformed),
-        };
         Ok(PaymentNotification {
             payment_id: PaymentId(n.payment_id),
-            succeeded,
+            succeeded: succeeded(&n.status)?,
             amount_fen: n.amount_fen,
         })
     }
@@ -109,6 +152,29 @@ impl PaymentGateway for SandboxGateway {
     fn refund(&self, payment: &Payment) -> Result<(), Unknown> {
         tracing::info!(payment_id = %payment.id, amount_fen = payment.amount.0, "sandbox refund issued");
         Ok(())
+    }
+
+    fn request_refund(&self, refund: &RefundRequest) -> Result<(), Unknown> {
+        // The sandbox confirms when told to (`POST /sandbox/refunds/{id}/succeed`).
+        tracing::info!(refund_id = %refund.id, amount_fen = refund.amount.0, "sandbox refund requested");
+        Ok(())
+    }
+
+    fn verify_refund(
+        &self,
+        timestamp: &str,
+        signature: &str,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<RefundNotification, NotifyError> {
+        let body = self.verified(timestamp, signature, body, now)?;
+        let n: RefundNotificationBody =
+            serde_json::from_slice(body).map_err(|_| NotifyError::Malformed)?;
+        Ok(RefundNotification {
+            refund_id: RefundRequestId(n.refund_id),
+            succeeded: succeeded(&n.status)?,
+            amount_fen: n.amount_fen,
+        })
     }
 }
 
@@ -175,6 +241,48 @@ mod tests {
         assert_eq!(
             other.verify(&ts.to_string(), &sig, &body, now),
             Err(NotifyError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn refund_notifications_verify_and_are_not_payment_ones() {
+        let g = gateway();
+        let now = Utc::now();
+        let r = RefundRequest {
+            id: RefundRequestId::new(),
+            seller_order_id: domain::orders::SellerOrderId::new(),
+            order_id: OrderId::new(),
+            seller_id: domain::coop::OrgId::new(),
+            buyer: domain::orders::Buyer::User(domain::identity::UserId::new()),
+            origin: domain::after_sales::RefundOrigin::Buyer,
+            order_item_id: None,
+            quantity: None,
+            amount: Fen(1200),
+            reason: "坏了".into(),
+            photo_urls: vec![],
+            status: domain::after_sales::RefundStatus::Approved,
+            note: None,
+            parts: vec![],
+            commission_returned: None,
+            after_completion: None,
+            refunded_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let (ts, sig, body) = g.refund_notification(&r, true, now).expect("serialises");
+        let n = g.verify_refund(&ts.to_string(), &sig, &body, now);
+        assert_eq!(
+            n.map(|n| (n.refund_id, n.succeeded, n.amount_fen)),
+            Ok((r.id, true, 1200))
+        );
+        assert_eq!(
+            g.verify(&ts.to_string(), &sig, &body, now),
+            Err(NotifyError::Malformed)
+        );
+        let (ts, sig, body) = g.notification(&payment(), true, now).expect("serialises");
+        assert_eq!(
+            g.verify_refund(&ts.to_string(), &sig, &body, now),
+            Err(NotifyError::Malformed)
         );
     }
 }

@@ -256,6 +256,7 @@ diesel::table! {
         commission_bp -> Int4,
         supplier_member_id -> Nullable<Uuid>,
         ship_from_date -> Nullable<Date>,
+        refunded_fen -> Int8,
     }
 }
 
@@ -342,6 +343,39 @@ diesel::table! {
 }
 
 diesel::table! {
+    refund_request_parts (refund_request_id, position) {
+        refund_request_id -> Uuid,
+        position -> Int4,
+        order_item_id -> Nullable<Uuid>,
+        amount_fen -> Int8,
+        commission_returned_fen -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
+    refund_requests (id) {
+        id -> Uuid,
+        seller_order_id -> Uuid,
+        order_id -> Uuid,
+        seller_id -> Uuid,
+        origin -> Text,
+        order_item_id -> Nullable<Uuid>,
+        quantity -> Nullable<Int4>,
+        amount_fen -> Int8,
+        reason -> Text,
+        photo_urls -> Jsonb,
+        status -> Text,
+        note -> Nullable<Text>,
+        commission_returned_fen -> Nullable<Int8>,
+        after_completion -> Nullable<Bool>,
+        refunded_at -> Nullable<Timestamptz>,
+        created_by -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     seller_orders (id) {
         id -> Uuid,
         order_id -> Uuid,
@@ -357,6 +391,9 @@ diesel::table! {
         updated_at -> Timestamptz,
         freight_fen -> Int8,
         completed_at -> Nullable<Timestamptz>,
+        freight_refunded_fen -> Int8,
+        held_refunded_fen -> Int8,
+        held_commission_returned_fen -> Int8,
     }
 }
 
@@ -418,6 +455,19 @@ diesel::table! {
         items_fen -> Int8,
         freight_fen -> Int8,
         commission_fen -> Int8,
+        net_fen -> Int8,
+        refunded_fen -> Int8,
+    }
+}
+
+diesel::table! {
+    statement_refunds (statement_id, refund_request_id) {
+        statement_id -> Uuid,
+        refund_request_id -> Uuid,
+        seller_order_id -> Uuid,
+        refunded_at -> Timestamptz,
+        amount_fen -> Int8,
+        commission_returned_fen -> Int8,
         net_fen -> Int8,
     }
 }
@@ -512,6 +562,12 @@ diesel::joinable!(organizations -> users (created_by));
 diesel::joinable!(partners -> users (created_by));
 diesel::joinable!(payments -> orders (order_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(refund_request_parts -> order_items (order_item_id));
+diesel::joinable!(refund_request_parts -> refund_requests (refund_request_id));
+diesel::joinable!(refund_requests -> order_items (order_item_id));
+diesel::joinable!(refund_requests -> orders (order_id));
+diesel::joinable!(refund_requests -> organizations (seller_id));
+diesel::joinable!(refund_requests -> seller_orders (seller_order_id));
 diesel::joinable!(seller_orders -> orders (order_id));
 diesel::joinable!(seller_orders -> organizations (seller_id));
 diesel::joinable!(settlements -> users (created_by));
@@ -522,6 +578,9 @@ diesel::joinable!(shipment_items -> shipments (shipment_id));
 diesel::joinable!(shipments -> seller_orders (seller_order_id));
 diesel::joinable!(statement_lines -> seller_orders (seller_order_id));
 diesel::joinable!(statement_lines -> statements (statement_id));
+diesel::joinable!(statement_refunds -> refund_requests (refund_request_id));
+diesel::joinable!(statement_refunds -> seller_orders (seller_order_id));
+diesel::joinable!(statement_refunds -> statements (statement_id));
 diesel::joinable!(statements -> organizations (seller_id));
 diesel::joinable!(statements -> settlements (settlement_id));
 diesel::joinable!(surplus_allocations -> members (member_id));
@@ -555,12 +614,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     partners,
     payments,
     refresh_tokens,
+    refund_request_parts,
+    refund_requests,
     seller_orders,
     settlements,
     shipment_events,
     shipment_items,
     shipments,
     statement_lines,
+    statement_refunds,
     statements,
     surplus_allocations,
     surplus_distributions,

@@ -15,7 +15,10 @@ use domain::settlement::*;
 use uuid::Uuid;
 
 use crate::db::{bad, get_conn, PgPool};
-use crate::schema::{seller_orders, settlements, statement_lines, statements};
+use crate::schema::{
+    refund_requests, seller_orders, settlements, statement_lines, statement_refunds, statements,
+};
+use domain::after_sales::RefundRequestId;
 
 pub struct PgSettlements {
     pub pool: PgPool,
@@ -65,7 +68,8 @@ struct StatementRow {
 /// Statements with their lines.
 fn with_lines(conn: &mut PgConnection, rows: Vec<StatementRow>) -> QueryResult<Vec<Statement>> {
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let lines: Vec<(Uuid, Uuid, DateTime<Utc>, i64, i64, i64, i64)> = statement_lines::table
+    type LineRow = (Uuid, Uuid, DateTime<Utc>, i64, i64, i64, i64, i64);
+    let lines: Vec<LineRow> = statement_lines::table
         .filter(statement_lines::statement_id.eq_any(&ids))
         .select((
             statement_lines::statement_id,
@@ -74,6 +78,7 @@ fn with_lines(conn: &mut PgConnection, rows: Vec<StatementRow>) -> QueryResult<V
             statement_lines::items_fen,
             statement_lines::freight_fen,
             statement_lines::commission_fen,
+            statement_lines::refunded_fen,
             statement_lines::net_fen,
         ))
         .order((
@@ -82,13 +87,41 @@ fn with_lines(conn: &mut PgConnection, rows: Vec<StatementRow>) -> QueryResult<V
         ))
         .load(conn)?;
     let mut by: HashMap<Uuid, Vec<StatementLine>> = HashMap::new();
-    for (st, so, at, items, freight, commission, net) in lines {
+    for (st, so, at, items, freight, commission, refunded, net) in lines {
         by.entry(st).or_default().push(StatementLine {
             seller_order_id: SellerOrderId(so),
             completed_at: at,
             items: Fen(items),
             freight: Fen(freight),
             commission: Fen(commission),
+            refunded: Fen(refunded),
+            net: Fen(net),
+        });
+    }
+    let refunds: Vec<(Uuid, Uuid, Uuid, DateTime<Utc>, i64, i64, i64)> = statement_refunds::table
+        .filter(statement_refunds::statement_id.eq_any(&ids))
+        .select((
+            statement_refunds::statement_id,
+            statement_refunds::refund_request_id,
+            statement_refunds::seller_order_id,
+            statement_refunds::refunded_at,
+            statement_refunds::amount_fen,
+            statement_refunds::commission_returned_fen,
+            statement_refunds::net_fen,
+        ))
+        .order((
+            statement_refunds::refunded_at.asc(),
+            statement_refunds::refund_request_id.asc(),
+        ))
+        .load(conn)?;
+    let mut refunds_by: HashMap<Uuid, Vec<StatementRefund>> = HashMap::new();
+    for (st, refund, so, at, amount, commission, net) in refunds {
+        refunds_by.entry(st).or_default().push(StatementRefund {
+            refund_id: RefundRequestId(refund),
+            seller_order_id: SellerOrderId(so),
+            refunded_at: at,
+            amount: Fen(amount),
+            commission_returned: Fen(commission),
             net: Fen(net),
         });
     }
@@ -104,6 +137,7 @@ fn with_lines(conn: &mut PgConnection, rows: Vec<StatementRow>) -> QueryResult<V
                     carried_over: Fen(r.carried_over_fen),
                     net_payable: Fen(r.net_payable_fen),
                     lines: by.remove(&r.id).unwrap_or_default(),
+                    refund_lines: refunds_by.remove(&r.id).unwrap_or_default(),
                 },
                 settlement_id: SettlementId(r.settlement_id),
                 status: r.status.parse().map_err(bad)?,
@@ -135,38 +169,82 @@ impl SettlementStore for PgSettlements {
                 .ok_or_else(|| bad("cutoff out of range"))?
                 .and_time(NaiveTime::MIN)
                 .and_utc();
-            let rows: Vec<(Uuid, Uuid, Option<DateTime<Utc>>, i64, i64, i64)> =
-                seller_orders::table
-                    .filter(seller_orders::status.eq("completed"))
-                    .filter(seller_orders::completed_at.lt(until))
-                    .filter(diesel::dsl::not(diesel::dsl::exists(
-                        statement_lines::table
-                            .filter(statement_lines::seller_order_id.eq(seller_orders::id)),
-                    )))
-                    .select((
-                        seller_orders::id,
-                        seller_orders::seller_id,
-                        seller_orders::completed_at,
-                        seller_orders::subtotal_fen,
-                        seller_orders::freight_fen,
-                        seller_orders::commission_fen,
-                    ))
-                    .load(conn)?;
+            type Row = (Uuid, Uuid, Option<DateTime<Utc>>, i64, i64, i64, i64, i64);
+            let rows: Vec<Row> = seller_orders::table
+                .filter(seller_orders::status.eq("completed"))
+                .filter(seller_orders::completed_at.lt(until))
+                .filter(diesel::dsl::not(diesel::dsl::exists(
+                    statement_lines::table
+                        .filter(statement_lines::seller_order_id.eq(seller_orders::id)),
+                )))
+                .select((
+                    seller_orders::id,
+                    seller_orders::seller_id,
+                    seller_orders::completed_at,
+                    seller_orders::subtotal_fen,
+                    seller_orders::freight_fen,
+                    seller_orders::commission_fen,
+                    seller_orders::held_refunded_fen,
+                    seller_orders::held_commission_returned_fen,
+                ))
+                .load(conn)?;
             let orders: Vec<Settleable> = rows
                 .into_iter()
-                .map(|(id, seller, at, items, freight, commission)| {
-                    Ok(Settleable {
-                        seller_order_id: SellerOrderId(id),
+                .map(
+                    |(id, seller, at, items, freight, commission, held, held_commission)| {
+                        Ok(Settleable {
+                            seller_order_id: SellerOrderId(id),
+                            seller_id: OrgId(seller),
+                            completed_at: at.ok_or_else(|| bad("completed without a time"))?,
+                            items: Fen(items),
+                            freight: Fen(freight),
+                            commission: Fen(commission),
+                            refunded: Fen(held),
+                            commission_returned: Fen(held_commission),
+                        })
+                    },
+                )
+                .collect::<QueryResult<_>>()?;
+            // refunds after completion not on a statement yet (all of them:
+            // the seller's payable already paid them)
+            type RefundRow = (Uuid, Uuid, Uuid, Option<DateTime<Utc>>, i64, Option<i64>);
+            let refund_rows: Vec<RefundRow> = refund_requests::table
+                .filter(refund_requests::status.eq("refunded"))
+                .filter(refund_requests::after_completion.eq(true))
+                .filter(diesel::dsl::not(diesel::dsl::exists(
+                    statement_refunds::table
+                        .filter(statement_refunds::refund_request_id.eq(refund_requests::id)),
+                )))
+                .select((
+                    refund_requests::id,
+                    refund_requests::seller_order_id,
+                    refund_requests::seller_id,
+                    refund_requests::refunded_at,
+                    refund_requests::amount_fen,
+                    refund_requests::commission_returned_fen,
+                ))
+                .load(conn)?;
+            let refunds: Vec<SettleableRefund> = refund_rows
+                .into_iter()
+                .map(|(id, so, seller, at, amount, commission)| {
+                    Ok(SettleableRefund {
+                        refund_id: RefundRequestId(id),
+                        seller_order_id: SellerOrderId(so),
                         seller_id: OrgId(seller),
-                        completed_at: at.ok_or_else(|| bad("completed without a time"))?,
-                        items: Fen(items),
-                        freight: Fen(freight),
-                        commission: Fen(commission),
+                        refunded_at: at.ok_or_else(|| bad("refunded without a time"))?,
+                        amount: Fen(amount),
+                        commission_returned: Fen(
+                            commission.ok_or_else(|| bad("refunded without commission"))?
+                        ),
                     })
                 })
                 .collect::<QueryResult<_>>()?;
             let sellers: Vec<Uuid> = {
-                let mut v: Vec<Uuid> = orders.iter().map(|o| o.seller_id.0).collect();
+                let mut v: Vec<Uuid> = orders
+                    .iter()
+                    .map(|o| o.seller_id.0)
+                    .chain(refunds.iter().map(|r| r.seller_id.0))
+                    .collect();
                 v.sort();
                 v.dedup();
                 v
@@ -183,7 +261,7 @@ impl SettlementStore for PgSettlements {
                 .filter(|(_, net)| *net < 0)
                 .map(|(seller, net)| (OrgId(seller), Fen(net)))
                 .collect();
-            let drafts = build(&orders, &carried);
+            let drafts = build(&orders, &refunds, &carried);
             diesel::insert_into(settlements::table)
                 .values((
                     settlements::id.eq(s.id.0),
@@ -221,11 +299,32 @@ impl SettlementStore for PgSettlements {
                                 statement_lines::items_fen.eq(l.items.0),
                                 statement_lines::freight_fen.eq(l.freight.0),
                                 statement_lines::commission_fen.eq(l.commission.0),
+                                statement_lines::refunded_fen.eq(l.refunded.0),
                                 statement_lines::net_fen.eq(l.net.0),
                             )
                         })
                         .collect();
                     diesel::insert_into(statement_lines::table)
+                        .values(rows)
+                        .execute(conn)?;
+                }
+                let rows: Vec<_> = d
+                    .refund_lines
+                    .iter()
+                    .map(|r| {
+                        (
+                            statement_refunds::statement_id.eq(d.id.0),
+                            statement_refunds::refund_request_id.eq(r.refund_id.0),
+                            statement_refunds::seller_order_id.eq(r.seller_order_id.0),
+                            statement_refunds::refunded_at.eq(r.refunded_at),
+                            statement_refunds::amount_fen.eq(r.amount.0),
+                            statement_refunds::commission_returned_fen.eq(r.commission_returned.0),
+                            statement_refunds::net_fen.eq(r.net.0),
+                        )
+                    })
+                    .collect();
+                if !rows.is_empty() {
+                    diesel::insert_into(statement_refunds::table)
                         .values(rows)
                         .execute(conn)?;
                 }

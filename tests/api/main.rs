@@ -2,6 +2,7 @@
 //! one link step, tests run in parallel, each with its own database.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod after_sales;
 mod browser;
 mod catalog;
 mod coop;

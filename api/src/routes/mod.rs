@@ -1,5 +1,6 @@
 //! Every route of the API, registered together with its OpenAPI operation.
 
+pub mod after_sales;
 pub mod audit;
 pub mod auth;
 pub mod catalog;
@@ -102,6 +103,17 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(orders::deliver_seller_order)
             .service(orders::refund_seller_order)
             .service(orders::list_stations)
-            .service(orders::station_pickup),
+            .service(orders::station_pickup)
+            .service(after_sales::create_refund_request)
+            .service(after_sales::list_seller_order_refund_requests)
+            .service(after_sales::list_org_refund_requests)
+            .service(after_sales::get_refund_request)
+            .service(after_sales::approve_refund_request)
+            .service(after_sales::reject_refund_request)
+            .service(after_sales::escalate_refund_request)
+            .service(after_sales::decide_refund_request)
+            .service(after_sales::refund_notify)
+            .service(after_sales::sandbox_refund_succeed)
+            .service(after_sales::sandbox_refund_fail),
     );
 }

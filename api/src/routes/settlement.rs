@@ -73,8 +73,23 @@ pub struct StatementLineResponse {
     pub completed_at: DateTime<Utc>,
     pub items_fen: i64,
     pub freight_fen: i64,
+    /// Net of what refunds before completion gave back.
     pub commission_fen: i64,
-    /// items + freight − commission
+    /// After-sales refunds paid before the seller order completed.
+    pub refunded_fen: i64,
+    /// `items + freight − commission − refunded`: what completion credited.
+    pub net_fen: i64,
+}
+
+/// An after-sales refund paid after its seller order completed.
+#[derive(Serialize, ToSchema)]
+pub struct StatementRefundResponse {
+    pub refund_request_id: Uuid,
+    pub seller_order_id: Uuid,
+    pub refunded_at: DateTime<Utc>,
+    pub amount_fen: i64,
+    pub commission_returned_fen: i64,
+    /// `commission_returned − amount` (negative: the seller pays it back).
     pub net_fen: i64,
 }
 
@@ -85,7 +100,10 @@ pub struct StatementResponse {
     pub seller_id: Uuid,
     /// Items + freight of the settled seller orders.
     pub gross_fen: i64,
+    /// Commission on the settled orders, less what refunds gave back.
     pub commission_fen: i64,
+    /// After-sales refunds: before completion on its orders, and after
+    /// completion (`refunds`).
     pub refunds_fen: i64,
     /// A negative net of the previous statement, carried into this one.
     pub carried_over_fen: i64,
@@ -97,6 +115,8 @@ pub struct StatementResponse {
     pub paid_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub lines: Vec<StatementLineResponse>,
+    /// Refunds after completion settled by this statement.
+    pub refunds: Vec<StatementRefundResponse>,
 }
 
 impl From<&Statement> for StatementResponse {
@@ -124,7 +144,20 @@ impl From<&Statement> for StatementResponse {
                     items_fen: l.items.0,
                     freight_fen: l.freight.0,
                     commission_fen: l.commission.0,
+                    refunded_fen: l.refunded.0,
                     net_fen: l.net.0,
+                })
+                .collect(),
+            refunds: d
+                .refund_lines
+                .iter()
+                .map(|r| StatementRefundResponse {
+                    refund_request_id: r.refund_id.0,
+                    seller_order_id: r.seller_order_id.0,
+                    refunded_at: r.refunded_at,
+                    amount_fen: r.amount.0,
+                    commission_returned_fen: r.commission_returned.0,
+                    net_fen: r.net.0,
                 })
                 .collect(),
         }

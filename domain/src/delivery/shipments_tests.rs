@@ -27,6 +27,8 @@ fn accepted(items: Vec<ItemState>, station: Option<OrgId>) -> SellerOrderForUpda
         subtotal: crate::money::Fen(6800),
         freight: crate::money::Fen(0),
         commission: crate::money::Fen(272),
+        held_refunded: crate::money::Fen(0),
+        held_commission_returned: crate::money::Fen(0),
         order_id: OrderId::new(),
         order_status: OrderStatus::Paid,
         status: SellerOrderStatus::Accepted,

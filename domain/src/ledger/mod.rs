@@ -182,15 +182,16 @@ pub fn payment_refunded(payment: uuid::Uuid, amount: Fen) -> Entry {
 }
 
 /// A seller order completed: the buyer's money becomes the seller's, less
-/// the commission on its items (freight is the seller's in full).
+/// the commission on its items (freight is the seller's in full). After-sales
+/// refunds paid before completion (`refunded`, with the commission they gave
+/// back, `commission_returned`) left the held money already.
 pub fn seller_order_completed(
     seller_order: uuid::Uuid,
     seller: OrgId,
-    items: Fen,
-    freight: Fen,
-    commission: Fen,
+    paid: CompletedAmounts,
 ) -> Entry {
-    let gross = items + freight;
+    let gross = paid.items + paid.freight - paid.refunded;
+    let commission = paid.commission - paid.commission_returned;
     Entry {
         description: "seller order completed".into(),
         source: Source {
@@ -203,6 +204,17 @@ pub fn seller_order_completed(
             (Account::CommissionRevenue, -commission),
         ],
     }
+}
+
+/// What a completed seller order earns: as ordered, less what was refunded
+/// before completion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CompletedAmounts {
+    pub items: Fen,
+    pub freight: Fen,
+    pub commission: Fen,
+    pub refunded: Fen,
+    pub commission_returned: Fen,
 }
 
 /// A seller order refunded in full before it completed: the held money goes

@@ -13,7 +13,11 @@ proptest! {
         for e in [
             payment_captured(id, Fen(amount)),
             payment_refunded(id, Fen(amount)),
-            seller_order_completed(id, OrgId::new(), Fen(items), Fen(freight), commission),
+            seller_order_completed(id, OrgId::new(), CompletedAmounts {
+                items: Fen(items), freight: Fen(freight), commission,
+                refunded: Fen(amount.min(items + freight)),
+                commission_returned: Fen(commission.0 / 2),
+            }),
             seller_order_refunded(id, Fen(amount)),
         ] {
             prop_assert!(e.is_balanced(), "{e:?}");
@@ -27,9 +31,12 @@ fn completion_pays_the_seller_items_and_freight_less_commission() {
     let e = seller_order_completed(
         uuid::Uuid::now_v7(),
         seller,
-        Fen(68_000),
-        Fen(1_500),
-        Fen(2_720),
+        CompletedAmounts {
+            items: Fen(68_000),
+            freight: Fen(1_500),
+            commission: Fen(2_720),
+            ..CompletedAmounts::default()
+        },
     );
     assert_eq!(
         e.lines,
@@ -48,6 +55,26 @@ fn completion_pays_the_seller_items_and_freight_less_commission() {
         "platform:provider_clearing:3"
     );
     assert!(e.shard() < PLATFORM_SHARDS);
+    // 100.00 of the items refunded before completion gave back 4.00 commission
+    let e = seller_order_completed(
+        uuid::Uuid::now_v7(),
+        seller,
+        CompletedAmounts {
+            items: Fen(68_000),
+            freight: Fen(1_500),
+            commission: Fen(2_720),
+            refunded: Fen(10_000),
+            commission_returned: Fen(400),
+        },
+    );
+    assert_eq!(
+        e.lines,
+        vec![
+            (Account::BuyerFundsHeld, Fen(59_500)),
+            (Account::SellerPayable(seller), Fen(-57_180)),
+            (Account::CommissionRevenue, Fen(-2_320)),
+        ]
+    );
     assert_eq!(
         Account::ProviderClearing.account_type().kind(),
         AccountKind::Asset

@@ -16,6 +16,7 @@ use super::ports::*;
 use super::pricing::*;
 use crate::catalog::ListingId;
 use crate::coop::*;
+use crate::money::Fen;
 
 fn unused(what: &str) -> Unknown {
     anyhow::anyhow!("in-memory double: {what} is not part of these tests")
@@ -224,6 +225,8 @@ impl FulfilmentStore for MemoryOrders {
             subtotal: so.subtotal,
             freight: so.freight,
             commission: so.commission,
+            held_refunded: Fen::ZERO,
+            held_commission_returned: Fen::ZERO,
             order_id: order.id,
             order_status: order.status,
             status: so.status,
@@ -388,5 +391,17 @@ impl PaymentGateway for NoGateway {
     }
     fn refund(&self, _payment: &Payment) -> Result<(), Unknown> {
         Err(unused("gateway.refund"))
+    }
+    fn request_refund(&self, _refund: &crate::after_sales::RefundRequest) -> Result<(), Unknown> {
+        Err(unused("gateway.request_refund"))
+    }
+    fn verify_refund(
+        &self,
+        _timestamp: &str,
+        _signature: &str,
+        _body: &[u8],
+        _now: DateTime<Utc>,
+    ) -> Result<crate::after_sales::RefundNotification, NotifyError> {
+        Err(NotifyError::Malformed)
     }
 }

@@ -188,6 +188,10 @@ pub struct SellerOrderForUpdate {
     pub subtotal: Fen,
     pub freight: Fen,
     pub commission: Fen,
+    /// After-sales refunds paid before completion, and the commission they
+    /// gave back (completion pays the seller the rest).
+    pub held_refunded: Fen,
+    pub held_commission_returned: Fen,
     pub order_id: OrderId,
     pub order_status: OrderStatus,
     pub status: SellerOrderStatus,
@@ -379,9 +383,13 @@ pub fn decide_seller_change(
         SellerOrderStatus::Completed => Some(crate::ledger::seller_order_completed(
             s.id.0,
             s.seller_id,
-            s.subtotal,
-            s.freight,
-            s.commission,
+            crate::ledger::CompletedAmounts {
+                items: s.subtotal,
+                freight: s.freight,
+                commission: s.commission,
+                refunded: s.held_refunded,
+                commission_returned: s.held_commission_returned,
+            },
         )),
         SellerOrderStatus::Refunded => Some(crate::ledger::seller_order_refunded(
             s.id.0,
@@ -406,6 +414,8 @@ pub struct OrderItem {
     pub id: uuid::Uuid,
     pub seller_order_id: SellerOrderId,
     pub item: PricedItem,
+    /// Returned to the buyer by after-sales refunds so far.
+    pub refunded: Fen,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -419,6 +429,8 @@ pub struct SellerOrder {
     /// Paid by the buyer to the seller for shipping (no commission on it).
     pub freight: Fen,
     pub commission: Fen,
+    /// Returned to the buyer by after-sales refunds (items and freight).
+    pub refunded: Fen,
     pub carrier: Option<String>,
     pub tracking_no: Option<String>,
     pub pickup_code: Option<String>,
@@ -483,10 +495,8 @@ pub fn build_order(new: &super::ports::NewOrder) -> Order {
                 status: SellerOrderStatus::PendingPayment,
                 subtotal: part.items_total,
                 freight: part.freight,
-                commission: Fen(items
-                    .iter()
-                    .map(|i| i.line_total.apply_basis_points(i.commission_bp).0)
-                    .sum()),
+                commission: items.iter().map(PricedItem::commission).sum(),
+                refunded: Fen::ZERO,
                 carrier: None,
                 tracking_no: None,
                 pickup_code: code.clone(),
@@ -496,6 +506,7 @@ pub fn build_order(new: &super::ports::NewOrder) -> Order {
                         id: uuid::Uuid::now_v7(),
                         seller_order_id: id,
                         item: i.clone(),
+                        refunded: Fen::ZERO,
                     })
                     .collect(),
                 shipments: Vec::new(),

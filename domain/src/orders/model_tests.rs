@@ -232,6 +232,8 @@ fn loaded(status: SellerOrderStatus, siblings: Vec<SellerOrderStatus>) -> Seller
         subtotal: Fen(13_600),
         freight: Fen(1_500),
         commission: Fen(544),
+        held_refunded: Fen(0),
+        held_commission_returned: Fen(0),
         order_id: OrderId::new(),
         order_status: OrderStatus::Paid,
         status,

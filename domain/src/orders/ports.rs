@@ -310,4 +310,15 @@ pub trait PaymentGateway: Send + Sync {
     ) -> Result<PaymentNotification, NotifyError>;
     /// Returns the money of a payment that cannot be applied.
     fn refund(&self, payment: &Payment) -> Result<(), Unknown>;
+    /// Asks the provider to return part of an order's payment (an
+    /// after-sales refund); it confirms later with a signed notification.
+    fn request_refund(&self, refund: &crate::after_sales::RefundRequest) -> Result<(), Unknown>;
+    /// Checks signature and freshness of a refund notification and parses it.
+    fn verify_refund(
+        &self,
+        timestamp: &str,
+        signature: &str,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<crate::after_sales::RefundNotification, NotifyError>;
 }

@@ -77,6 +77,14 @@ pub struct PricedItem {
     pub ship_from: Option<NaiveDate>,
 }
 
+impl PricedItem {
+    /// The line's commission: its total at its snapshotted rate, rounded
+    /// half away from zero ([`Fen::apply_basis_points`]).
+    pub fn commission(&self) -> Fen {
+        self.line_total.apply_basis_points(self.commission_bp)
+    }
+}
+
 /// One seller's part of a priced order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PricedSeller {

@@ -42,12 +42,14 @@ pub enum MarkPaid {
 }
 
 /// Builds the statements of a run from what the store loaded (locked).
-pub type Build<'a> = &'a dyn Fn(&[Settleable], &BTreeMap<OrgId, Fen>) -> Vec<StatementDraft>;
+pub type Build<'a> =
+    &'a dyn Fn(&[Settleable], &[SettleableRefund], &BTreeMap<OrgId, Fen>) -> Vec<StatementDraft>;
 
 pub trait SettlementStore: Send + Sync {
     /// In one transaction, one run at a time: loads the completed seller
-    /// orders not settled yet up to `cutoff` and each of their sellers'
-    /// carried-over negative net, asks `build`, writes the settlement, its
+    /// orders not settled yet up to `cutoff`, the refunds after completion
+    /// not settled yet, and each of their sellers' carried-over negative
+    /// net, asks `build`, writes the settlement, its
     /// statements and lines, marks the orders settled and posts each
     /// statement's entry.
     fn run(
@@ -100,7 +102,8 @@ pub struct SettlementService {
 
 /// The statement as CSV: UTF-8 with a byte-order mark (so spreadsheet
 /// programs common in China read the Chinese text right), a summary, then
-/// one row per seller order. Amounts in yuan with two decimals.
+/// one row per seller order, then one per refund after completion.
+/// Amounts in yuan with two decimals.
 pub fn statement_csv(s: &Statement, seller_name: &str) -> String {
     let yuan = |f: Fen| {
         let sign = if f.0 < 0 { "-" } else { "" };
@@ -122,17 +125,34 @@ pub fn statement_csv(s: &Statement, seller_name: &str) -> String {
         yuan(d.net_payable),
         s.status
     ));
-    out.push_str("\r\n卖家订单,完成时间,商品金额(元),运费(元),佣金(元),净额(元)\r\n");
+    out.push_str(
+        "\r\n卖家订单,完成时间,商品金额(元),运费(元),佣金(元),完成前退款(元),净额(元)\r\n",
+    );
     for l in &d.lines {
         out.push_str(&format!(
-            "{},{},{},{},{},{}\r\n",
+            "{},{},{},{},{},{},{}\r\n",
             l.seller_order_id,
             l.completed_at.to_rfc3339(),
             yuan(l.items),
             yuan(l.freight),
             yuan(l.commission),
+            yuan(l.refunded),
             yuan(l.net)
         ));
+    }
+    if !d.refund_lines.is_empty() {
+        out.push_str("\r\n售后退款,卖家订单,退款时间,退款金额(元),退还佣金(元),净额(元)\r\n");
+        for r in &d.refund_lines {
+            out.push_str(&format!(
+                "{},{},{},{},{},{}\r\n",
+                r.refund_id,
+                r.seller_order_id,
+                r.refunded_at.to_rfc3339(),
+                yuan(r.amount),
+                yuan(r.commission_returned),
+                yuan(r.net)
+            ));
+        }
     }
     out
 }
@@ -170,9 +190,11 @@ impl SettlementService {
             statement_count: 0,
             created_at: now,
         };
-        let (settlement, statements) = self.store.run(&s, viewer.user, &|orders, carried| {
-            build_statements(orders, carried)
-        })?;
+        let (settlement, statements) =
+            self.store
+                .run(&s, viewer.user, &|orders, refunds, carried| {
+                    build_statements(orders, refunds, carried)
+                })?;
         for st in &statements {
             self.email(st);
         }
@@ -195,7 +217,7 @@ impl SettlementService {
             to: org.contact_email.clone(),
             subject: format!("coopmart 结算单 {} — 应付 {}", d.id, d.net_payable),
             text_body: format!(
-                "{}：\n\n本期结算单 {}\n毛收入 {}，佣金 {}，退款 {}，上期结转 {}，应付净额 {}。\n共 {} 笔订单。CSV 附在下面。\n\n{}",
+                "{}：\n\n本期结算单 {}\n毛收入 {}，佣金 {}，退款 {}，上期结转 {}，应付净额 {}。\n共 {} 笔订单，{} 笔售后退款。CSV 附在下面。\n\n{}",
                 org.name,
                 d.id,
                 d.gross,
@@ -204,6 +226,7 @@ impl SettlementService {
                 d.carried_over,
                 d.net_payable,
                 d.lines.len(),
+                d.refund_lines.len(),
                 statement_csv(st, &org.name).trim_start_matches('\u{feff}')
             ),
         };

@@ -3,10 +3,12 @@
 //!
 //! A run for `period_end` with `hold_days` settles every seller order
 //! completed on or before `min(period_end, today − hold_days)` and not
-//! settled yet — each exactly once. A seller's statement: gross (items +
-//! freight), commission, refunds, the negative balance carried over from
-//! its previous statement, and `net = gross − commission − refunds +
-//! carried_over`. A positive net moves from the seller's payable to payouts
+//! settled yet, and every after-sales refund paid after its seller order
+//! completed and not settled yet — each exactly once. A seller's statement:
+//! gross (items + freight), commission (net of what refunds gave back),
+//! refunds (before completion, on its orders; after completion, on their
+//! own lines), the negative balance carried over from its previous
+//! statement, and `net = gross − commission − refunds + carried_over`. A positive net moves from the seller's payable to payouts
 //! in transit; marking the statement paid moves it out through the bank.
 //! A negative net is carried to the seller's next statement.
 
@@ -14,6 +16,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
+use crate::after_sales::RefundRequestId;
 use crate::coop::OrgId;
 use crate::ledger::{Account, Entry, Source};
 use crate::money::Fen;
@@ -68,6 +71,22 @@ pub struct Settleable {
     pub items: Fen,
     pub freight: Fen,
     pub commission: Fen,
+    /// After-sales refunds paid before completion, and the commission they
+    /// gave back.
+    pub refunded: Fen,
+    pub commission_returned: Fen,
+}
+
+/// An after-sales refund paid after its seller order completed (the
+/// seller's payable paid it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettleableRefund {
+    pub refund_id: RefundRequestId,
+    pub seller_order_id: SellerOrderId,
+    pub seller_id: OrgId,
+    pub refunded_at: DateTime<Utc>,
+    pub amount: Fen,
+    pub commission_returned: Fen,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,8 +95,23 @@ pub struct StatementLine {
     pub completed_at: DateTime<Utc>,
     pub items: Fen,
     pub freight: Fen,
+    /// Net of what refunds before completion gave back.
     pub commission: Fen,
-    /// items + freight − commission
+    /// Refunded before completion.
+    pub refunded: Fen,
+    /// items + freight − commission − refunded: what completion credited.
+    pub net: Fen,
+}
+
+/// A refund after completion on a statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementRefund {
+    pub refund_id: RefundRequestId,
+    pub seller_order_id: SellerOrderId,
+    pub refunded_at: DateTime<Utc>,
+    pub amount: Fen,
+    pub commission_returned: Fen,
+    /// commission_returned − amount: what the seller's payable paid.
     pub net: Fen,
 }
 
@@ -91,6 +125,7 @@ pub struct StatementDraft {
     pub carried_over: Fen,
     pub net_payable: Fen,
     pub lines: Vec<StatementLine>,
+    pub refund_lines: Vec<StatementRefund>,
 }
 
 impl StatementDraft {
@@ -127,34 +162,60 @@ pub fn paid_entry(statement: StatementId, net: Fen) -> Entry {
 }
 
 /// One statement per seller with anything to settle (sellers in id order,
-/// lines in completion order). `carried` is each seller's negative net
-/// carried from its previous statement.
+/// lines in completion order, refunds in refund order). `carried` is each
+/// seller's negative net carried from its previous statement.
 pub fn build_statements(
     orders: &[Settleable],
+    refunds: &[SettleableRefund],
     carried: &BTreeMap<OrgId, Fen>,
 ) -> Vec<StatementDraft> {
-    let mut by_seller: BTreeMap<OrgId, Vec<&Settleable>> = BTreeMap::new();
+    let mut by_seller: BTreeMap<OrgId, (Vec<&Settleable>, Vec<&SettleableRefund>)> =
+        BTreeMap::new();
     for o in orders {
-        by_seller.entry(o.seller_id).or_default().push(o);
+        by_seller.entry(o.seller_id).or_default().0.push(o);
+    }
+    for r in refunds {
+        by_seller.entry(r.seller_id).or_default().1.push(r);
     }
     by_seller
         .into_iter()
-        .map(|(seller_id, mut rows)| {
+        .map(|(seller_id, (mut rows, mut refunds))| {
             rows.sort_by_key(|r| (r.completed_at, r.seller_order_id));
+            refunds.sort_by_key(|r| (r.refunded_at, r.refund_id));
             let lines: Vec<StatementLine> = rows
                 .iter()
-                .map(|r| StatementLine {
+                .map(|r| {
+                    let commission = r.commission - r.commission_returned;
+                    StatementLine {
+                        seller_order_id: r.seller_order_id,
+                        completed_at: r.completed_at,
+                        items: r.items,
+                        freight: r.freight,
+                        commission,
+                        refunded: r.refunded,
+                        net: r.items + r.freight - commission - r.refunded,
+                    }
+                })
+                .collect();
+            let refund_lines: Vec<StatementRefund> = refunds
+                .iter()
+                .map(|r| StatementRefund {
+                    refund_id: r.refund_id,
                     seller_order_id: r.seller_order_id,
-                    completed_at: r.completed_at,
-                    items: r.items,
-                    freight: r.freight,
-                    commission: r.commission,
-                    net: r.items + r.freight - r.commission,
+                    refunded_at: r.refunded_at,
+                    amount: r.amount,
+                    commission_returned: r.commission_returned,
+                    net: r.commission_returned - r.amount,
                 })
                 .collect();
             let gross: Fen = lines.iter().map(|l| l.items + l.freight).sum();
-            let commission: Fen = lines.iter().map(|l| l.commission).sum();
-            let refunds = Fen::ZERO;
+            let commission: Fen = lines.iter().map(|l| l.commission).sum::<Fen>()
+                - refund_lines
+                    .iter()
+                    .map(|r| r.commission_returned)
+                    .sum::<Fen>();
+            let refunds: Fen = lines.iter().map(|l| l.refunded).sum::<Fen>()
+                + refund_lines.iter().map(|r| r.amount).sum::<Fen>();
             let carried_over = carried.get(&seller_id).copied().unwrap_or(Fen::ZERO);
             StatementDraft {
                 id: StatementId::new(),
@@ -165,6 +226,7 @@ pub fn build_statements(
                 carried_over,
                 net_payable: gross - commission - refunds + carried_over,
                 lines,
+                refund_lines,
             }
         })
         .collect()
@@ -179,33 +241,53 @@ mod tests {
     proptest! {
         #[test]
         fn statements_sum_their_lines_and_balance_on_the_ledger(
-            rows in proptest::collection::vec((0..4usize, 1..1_000_000i64, 0..5_000i64, 0..=3_000u32), 0..40),
+            rows in proptest::collection::vec((0..4usize, 1..1_000_000i64, 0..5_000i64, 0..=3_000u32, 0..=100i64), 0..40),
+            refunds in proptest::collection::vec((0..4usize, 1..100_000i64, 0..=3_000u32), 0..10),
             carried in -50_000..=0i64,
         ) {
             let sellers: Vec<OrgId> = (0..4).map(|_| OrgId::new()).collect();
-            let orders: Vec<Settleable> = rows.iter().map(|(s, items, freight, bp)| Settleable {
+            let orders: Vec<Settleable> = rows.iter().map(|(s, items, freight, bp, pct)| {
+                let commission = Fen(*items).apply_basis_points(*bp);
+                let refunded = Fen(*items * pct / 100);
+                Settleable {
+                    seller_order_id: SellerOrderId::new(),
+                    seller_id: sellers[*s],
+                    completed_at: Utc::now(),
+                    items: Fen(*items),
+                    freight: Fen(*freight),
+                    commission,
+                    refunded,
+                    commission_returned: crate::after_sales::commission_returned(commission, Fen(*items), Fen::ZERO, refunded),
+                }
+            }).collect();
+            let late: Vec<SettleableRefund> = refunds.iter().map(|(s, amount, bp)| SettleableRefund {
+                refund_id: RefundRequestId::new(),
                 seller_order_id: SellerOrderId::new(),
                 seller_id: sellers[*s],
-                completed_at: Utc::now(),
-                items: Fen(*items),
-                freight: Fen(*freight),
-                commission: Fen(*items).apply_basis_points(*bp),
+                refunded_at: Utc::now(),
+                amount: Fen(*amount),
+                commission_returned: Fen(*amount).apply_basis_points(*bp),
             }).collect();
             let carry = BTreeMap::from([(sellers[0], Fen(carried))]);
-            let statements = build_statements(&orders, &carry);
+            let statements = build_statements(&orders, &late, &carry);
             let settled: usize = statements.iter().map(|s| s.lines.len()).sum();
             prop_assert_eq!(settled, orders.len(), "every order exactly once");
+            let settled: usize = statements.iter().map(|s| s.refund_lines.len()).sum();
+            prop_assert_eq!(settled, late.len(), "every refund exactly once");
             for s in &statements {
-                let lines_net: Fen = s.lines.iter().map(|l| l.net).sum();
-                prop_assert_eq!(s.gross - s.commission, lines_net);
+                let lines_net: Fen = s.lines.iter().map(|l| l.net).sum::<Fen>()
+                    + s.refund_lines.iter().map(|r| r.net).sum::<Fen>();
+                prop_assert_eq!(s.gross - s.commission - s.refunds, lines_net);
                 prop_assert_eq!(s.net_payable, s.gross - s.commission - s.refunds + s.carried_over);
                 if let Some(e) = s.issued_entry() {
                     prop_assert!(e.is_balanced());
                     prop_assert!(s.net_payable.0 > 0);
                 }
             }
-            let total_net: i64 = statements.iter().map(|s| (s.gross - s.commission).0).sum();
-            let expected: i64 = orders.iter().map(|o| (o.items + o.freight - o.commission).0).sum();
+            // what the statements pay is what completions credited less what refunds after completion debited
+            let total_net: i64 = statements.iter().map(|s| (s.gross - s.commission - s.refunds).0).sum();
+            let expected: i64 = orders.iter().map(|o| (o.items + o.freight - o.refunded - (o.commission - o.commission_returned)).0).sum::<i64>()
+                - late.iter().map(|r| (r.amount - r.commission_returned).0).sum::<i64>();
             prop_assert_eq!(total_net, expected);
         }
     }

@@ -107,10 +107,12 @@ pub(crate) fn lock_for_update(
         .select((orders::status, orders::delivery))
         .for_update()
         .first(conn)?;
-    let (status, pickup_code, seller, subtotal, freight, commission): (
+    let (status, pickup_code, seller, subtotal, freight, commission, held, held_commission): (
         String,
         Option<String>,
         Uuid,
+        i64,
+        i64,
         i64,
         i64,
         i64,
@@ -123,6 +125,8 @@ pub(crate) fn lock_for_update(
             seller_orders::subtotal_fen,
             seller_orders::freight_fen,
             seller_orders::commission_fen,
+            seller_orders::held_refunded_fen,
+            seller_orders::held_commission_returned_fen,
         ))
         .for_update()
         .first(conn)?;
@@ -150,6 +154,8 @@ pub(crate) fn lock_for_update(
         subtotal: Fen(subtotal),
         freight: Fen(freight),
         commission: Fen(commission),
+        held_refunded: Fen(held),
+        held_commission_returned: Fen(held_commission),
         order_id: OrderId(order_id),
         order_status: order_status.parse().map_err(bad)?,
         status: status.parse().map_err(bad)?,

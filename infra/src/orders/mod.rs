@@ -251,6 +251,7 @@ struct SellerOrderRow {
     subtotal_fen: i64,
     freight_fen: i64,
     commission_fen: i64,
+    freight_refunded_fen: i64,
     carrier: Option<String>,
     tracking_no: Option<String>,
     pickup_code: Option<String>,
@@ -271,6 +272,7 @@ struct ItemRow {
     commission_bp: i32,
     supplier_member_id: Option<Uuid>,
     ship_from_date: Option<NaiveDate>,
+    refunded_fen: i64,
 }
 
 impl ItemRow {
@@ -289,6 +291,7 @@ impl ItemRow {
                 supplier_member_id: self.supplier_member_id.map(MemberId),
                 ship_from: self.ship_from_date,
             },
+            refunded: Fen(self.refunded_fen),
         })
     }
 }
@@ -313,7 +316,10 @@ fn seller_orders_with_items(
     }
     rows.into_iter()
         .map(|r| {
+            let items = by_so.remove(&r.id).unwrap_or_default();
             Ok(SellerOrder {
+                refunded: items.iter().map(|i| i.refunded).sum::<Fen>()
+                    + Fen(r.freight_refunded_fen),
                 id: SellerOrderId(r.id),
                 order_id: OrderId(r.order_id),
                 seller_id: OrgId(r.seller_id),
@@ -324,7 +330,7 @@ fn seller_orders_with_items(
                 carrier: r.carrier,
                 tracking_no: r.tracking_no,
                 pickup_code: r.pickup_code,
-                items: by_so.remove(&r.id).unwrap_or_default(),
+                items,
                 shipments: shipments.remove(&SellerOrderId(r.id)).unwrap_or_default(),
                 updated_at: r.updated_at,
             })

@@ -54,6 +54,8 @@ pub struct OrderItemResponse {
     pub commission_bp: u32,
     /// Presale: shipping starts on this date.
     pub ship_from_date: Option<NaiveDate>,
+    /// Returned to the buyer by after-sales refunds so far.
+    pub refunded_fen: i64,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -71,6 +73,9 @@ pub struct SellerOrderResponse {
     pub total_fen: i64,
     /// On the items only.
     pub commission_fen: i64,
+    /// Returned to the buyer by after-sales refunds so far (items and
+    /// freight; a full refund before shipping shows as status `refunded`).
+    pub refunded_fen: i64,
     /// Of the shipment that completed the shipping.
     pub carrier: Option<String>,
     pub tracking_no: Option<String>,
@@ -95,6 +100,7 @@ pub(crate) fn item_response(i: &domain::orders::OrderItem) -> OrderItemResponse 
         line_total_fen: i.item.line_total.0,
         commission_bp: i.item.commission_bp,
         ship_from_date: i.item.ship_from,
+        refunded_fen: i.refunded.0,
     }
 }
 
@@ -108,6 +114,7 @@ pub(crate) fn seller_order_response(so: &SellerOrder, with_code: bool) -> Seller
         freight_fen: so.freight.0,
         total_fen: so.subtotal.0 + so.freight.0,
         commission_fen: so.commission.0,
+        refunded_fen: so.refunded.0,
         carrier: so.carrier.clone(),
         tracking_no: so.tracking_no.clone(),
         pickup_code: if with_code {

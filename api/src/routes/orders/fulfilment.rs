@@ -239,15 +239,21 @@ pub async fn create_shipment(
     Ok(HttpResponse::Created().json(crate::routes::delivery::shipment_response(shipment)))
 }
 
-/// Refund a seller order in full (paid or accepted, not yet shipped); its
-/// stock returns.
+/// Refund a seller order (its staff). Without a body (or without
+/// `amount_fen` / `quantity`): in full, while nothing has shipped; its stock
+/// returns (200, the seller order). With an `amount_fen` (of the seller
+/// order, or of a line with `order_item_id`) or a line's `quantity`: part
+/// of a shipped seller order, at once — an after-sales refund by the seller
+/// that goes straight to the payment provider (201, the refund request).
 #[utoipa::path(
     tag = "seller orders",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Seller order id")),
+    request_body(content = Option<crate::routes::after_sales::SellerRefundBody>, description = "Optional: a partial refund"),
     responses(
-        (status = 200, description = "Refunded", body = SellerOrderResponse),
-        (status = 409, description = "`invalid_transition`", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Refunded in full", body = SellerOrderResponse),
+        (status = 201, description = "A partial refund, sent to the payment provider", body = crate::routes::after_sales::RefundRequestResponse),
+        (status = 409, description = "`invalid_transition` (full refund after shipping), `not_refundable` (partial before anything shipped), `refund_exceeds_paid`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/seller-orders/{id}/refunds")]
@@ -255,8 +261,16 @@ pub async fn refund_seller_order(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,
+    body: crate::routes::after_sales::OptionalSellerRefund,
 ) -> Result<HttpResponse, ApiError> {
-    act(state, user, id.into_inner(), SellerAction::Refund).await
+    let id = id.into_inner();
+    match body.0.and_then(|b| b.partial()) {
+        Some(ask) => {
+            crate::routes::after_sales::seller_partial_refund(state, user, SellerOrderId(id), ask)
+                .await
+        }
+        None => act(state, user, id, SellerAction::Refund).await,
+    }
 }
 
 #[derive(Deserialize, IntoParams)]

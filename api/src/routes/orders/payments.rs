@@ -90,16 +90,7 @@ pub async fn payment_notify(
         .orders
         .gateway
         .verify(&ts, &sig, &body, now)
-        .map_err(|e| {
-            use domain::orders::NotifyError::*;
-            let code = match e {
-                BadSignature => "invalid_signature",
-                Stale => "stale_notification",
-                Malformed => "malformed_notification",
-            };
-            tracing::warn!(error = %e, "payment notification refused");
-            ApiError::bad_request(code, e.to_string())
-        })?;
+        .map_err(crate::routes::after_sales::notify_error)?;
     let applied = blocking(move || state.orders.apply_notification(&notification, now)).await?;
     let result = match applied {
         PaymentApplied::Paid => "paid",
@@ -140,9 +131,27 @@ pub(crate) async fn sandbox_outcome(
     let (ts, sig, body) = sandbox
         .notification(&payment, succeeded, Utc::now())
         .map_err(ApiError::internal)?;
+    let (notify_status, notify_body) =
+        send_to_notify(&state, "payments/notify", ts, sig, body).await?;
+    Ok(HttpResponse::Ok().json(SandboxResponse {
+        payment_id: id,
+        notify_status,
+        notify_body,
+    }))
+}
+
+/// Sends a signed provider notification to this API's `path` (under
+/// `/api/v1/`), as the provider would; returns its status and JSON answer.
+pub(crate) async fn send_to_notify(
+    state: &AppState,
+    path: &str,
+    ts: i64,
+    sig: String,
+    body: Vec<u8>,
+) -> Result<(u16, serde_json::Value), ApiError> {
     let res = state
         .http
-        .post(format!("{}/api/v1/payments/notify", state.public_base_url))
+        .post(format!("{}/api/v1/{path}", state.public_base_url))
         .header("content-type", "application/json")
         .header("x-pay-timestamp", ts.to_string())
         .header("x-pay-signature", sig)
@@ -151,17 +160,13 @@ pub(crate) async fn sandbox_outcome(
         .await
         .map_err(ApiError::unavailable)?;
     let status = res.status().as_u16();
-    // The notify endpoint always answers JSON (a result or a problem); a body
-    // that is not JSON is a failure to report, not a null.
-    let notify_body = res
+    // The notify endpoints always answer JSON (a result or a problem); a
+    // body that is not JSON is a failure to report, not a null.
+    let answer = res
         .json::<serde_json::Value>()
         .await
         .map_err(ApiError::internal)?;
-    Ok(HttpResponse::Ok().json(SandboxResponse {
-        payment_id: id,
-        notify_status: status,
-        notify_body,
-    }))
+    Ok((status, answer))
 }
 
 /// Sandbox provider: the buyer paid. The sandbox sends its signed
