@@ -215,6 +215,18 @@ async fn the_database_refuses_unbalanced_entries_and_changes_to_posted_lines() {
     assert_eq!(app.count("SELECT count(*) AS n FROM journal_lines"), 2);
 }
 
+/// The sandbox provider confirms an after-sales refund.
+async fn confirm_refund(app: &TestApp, refund: &Value) {
+    let id = refund["id"].as_str().unwrap();
+    let r = app
+        .post_json(&format!("/api/v1/sandbox/refunds/{id}/succeed"), &json!({}))
+        .await;
+    assert_eq!(r.json()["notify_body"]["result"], "refunded", "{}", r.text);
+}
+
+/// In the style of Jepsen's bank test: money moves in every way at once
+/// (orders, payments, completions, full refunds, partial refunds before and
+/// after completion, settlement runs) and the books must hold afterwards.
 #[tokio::test]
 async fn concurrent_orders_payments_completions_and_refunds_keep_the_books_balanced() {
     let app = spawn_app().await;
@@ -246,7 +258,10 @@ async fn concurrent_orders_payments_completions_and_refunds_keep_the_books_balan
             .map(|o| app.pay(&buyer, o["id"].as_str().unwrap())),
     )
     .await;
-    // half complete, half are refunded, while two settlement runs go, all at once
+    // a quarter completes; a quarter is refunded in full; a quarter gets
+    // 10.00 back from the seller before completing; a quarter completes and
+    // then gets 15.00 back after a buyer's request — while two settlement
+    // runs go, all at once
     let today = chrono::Utc::now().date_naive().to_string();
     let settle = |admin: String, today: String| {
         let app = &app;
@@ -270,75 +285,135 @@ async fn concurrent_orders_payments_completions_and_refunds_keep_the_books_balan
         let oid = o["id"].as_str().unwrap().to_owned();
         let (app, seller, buyer) = (&app, &seller, &buyer);
         async move {
-            if n % 2 == 0 {
-                seller_order_through(app, seller, &so, &["accept", "ship", "deliver"]).await;
+            if n % 4 == 1 {
+                seller_order_through(app, seller, &so, &["refunds"]).await;
+                return;
+            }
+            seller_order_through(app, seller, &so, &["accept", "ship", "deliver"]).await;
+            if n % 4 == 2 {
                 let r = app
                     .post_auth(
-                        &format!("/api/v1/orders/{oid}/confirm-receipt"),
+                        &format!("/api/v1/seller-orders/{so}/refunds"),
+                        seller,
+                        &json!({"amount_fen": 1_000, "reason": "少了两个"}),
+                    )
+                    .await;
+                assert_eq!(r.status, 201, "{}", r.text);
+                confirm_refund(app, &r.json()).await;
+            }
+            let r = app
+                .post_auth(
+                    &format!("/api/v1/orders/{oid}/confirm-receipt"),
+                    buyer,
+                    &json!({}),
+                )
+                .await;
+            assert_eq!(r.status, 200, "{}", r.text);
+            if n % 4 == 3 {
+                let r = app
+                    .post_auth(
+                        &format!("/api/v1/seller-orders/{so}/refund-requests"),
                         buyer,
+                        &json!({"amount_fen": 1_500, "reason": "有两个坏了"}),
+                    )
+                    .await;
+                assert_eq!(r.status, 201, "{}", r.text);
+                let rid = r.json()["id"].as_str().unwrap().to_owned();
+                let r = app
+                    .post_auth(
+                        &format!("/api/v1/refund-requests/{rid}/approve"),
+                        seller,
                         &json!({}),
                     )
                     .await;
                 assert_eq!(r.status, 200, "{}", r.text);
-            } else {
-                seller_order_through(app, seller, &so, &["refunds"]).await;
+                confirm_refund(app, &r.json()).await;
             }
         }
     }));
     futures_util::future::join(runs, work).await;
-    // a last run settles whatever completed after the two
+    // a last run settles whatever completed or was refunded after the two
     settle(admin.clone(), today.clone()).await;
-    let paid: i64 = orders
+    let total = |o: &Value| o["total_fen"].as_i64().unwrap();
+    let paid: i64 = orders.iter().map(total).sum();
+    let completed: Vec<&Value> = orders
         .iter()
-        .map(|o| o["total_fen"].as_i64().unwrap())
-        .sum();
-    let completed: Vec<&Value> = orders.iter().step_by(2).collect();
-    let gross: i64 = completed
+        .enumerate()
+        .filter(|(n, _)| n % 4 != 1)
+        .map(|(_, o)| o)
+        .collect();
+    let refunded: i64 = orders
         .iter()
-        .map(|o| o["total_fen"].as_i64().unwrap())
+        .enumerate()
+        .map(|(n, o)| match n % 4 {
+            1 => total(o),
+            2 => 1_000,
+            3 => 1_500,
+            _ => 0,
+        })
         .sum();
-    let commission: i64 = completed
+    let gross: i64 = completed.iter().map(|o| total(o)).sum();
+    let mut commission: i64 = completed
         .iter()
         .map(|o| o["seller_orders"][0]["commission_fen"].as_i64().unwrap())
         .sum();
+    for o in &completed {
+        let so = o["seller_orders"][0]["id"].as_str().unwrap();
+        let list = app
+            .get_auth(
+                &format!("/api/v1/seller-orders/{so}/refund-requests"),
+                &seller,
+            )
+            .await
+            .json();
+        for r in list["items"].as_array().unwrap() {
+            assert_eq!(r["status"], "refunded");
+            commission -= r["commission_returned_fen"].as_i64().unwrap();
+        }
+    }
     let tb = trial_balance(&app, &admin).await;
     assert_eq!(
         by_type(&tb, "provider_clearing"),
-        (gross, 0),
-        "paid {paid}, refunded the rest"
+        (paid - refunded, 0),
+        "paid {paid}, refunded {refunded}"
     );
     assert_eq!(by_type(&tb, "buyer_funds_held"), (0, 0));
     assert_eq!(by_type(&tb, "commission_revenue"), (0, commission));
-    // everything completed is on exactly one statement, and the statements
-    // are what the ledger moved
-    assert_eq!(by_type(&tb, "seller_payable"), (0, 0));
-    assert_eq!(by_type(&tb, "payouts_in_transit"), (0, gross - commission));
+    // everything completed or refunded after completion is on exactly one
+    // statement, and the statements are what the ledger moved
     let statements = app
         .get_auth(&format!("/api/v1/organizations/{org}/statements"), &seller)
         .await
         .json();
-    let (st_gross, st_commission, st_net) =
-        statements["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .fold((0, 0, 0), |(g, c, n), s| {
-                (
-                    g + s["gross_fen"].as_i64().unwrap(),
-                    c + s["commission_fen"].as_i64().unwrap(),
-                    n + s["net_payable_fen"].as_i64().unwrap(),
-                )
-            });
+    let items = statements["items"].as_array().unwrap();
+    let sum = |f: &str| items.iter().map(|s| s[f].as_i64().unwrap()).sum::<i64>();
+    let issued: i64 = items
+        .iter()
+        .map(|s| s["net_payable_fen"].as_i64().unwrap().max(0))
+        .sum();
+    assert_eq!(sum("gross_fen"), gross);
+    assert_eq!(sum("commission_fen"), commission);
     assert_eq!(
-        (st_gross, st_commission, st_net),
-        (gross, commission, gross - commission)
+        sum("gross_fen") - sum("commission_fen") - sum("refunds_fen"),
+        paid - refunded - commission,
+        "statements move what the buyers kept paid, less commission"
     );
-    assert_eq!(app.count("SELECT count(*) AS n FROM statement_lines"), 8);
+    assert_eq!(by_type(&tb, "payouts_in_transit"), (0, issued));
+    let (d, c) = by_type(&tb, "seller_payable");
+    assert_eq!(d - c, issued - (paid - refunded - commission));
+    assert_eq!(app.count("SELECT count(*) AS n FROM statement_lines"), 12);
+    assert_eq!(app.count("SELECT count(*) AS n FROM statement_refunds"), 4);
     balances_are_sums(&app);
     // one entry per cause
     assert_eq!(
         app.count("SELECT count(*) AS n FROM journal_entries WHERE source_kind = 'payment'"),
         16
+    );
+    assert_eq!(
+        app.count(
+            "SELECT count(*) AS n FROM journal_entries WHERE source_kind = 'after_sales_refund'"
+        ),
+        8
     );
 }
 
