@@ -68,9 +68,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
-/// A JSON body that may be left out: no body at all is `None`; a body that
-/// is there must be valid JSON of the right shape, exactly as for [`Json`]
-/// (an invalid body is an error, never taken as absent).
+/// A JSON body that may be left out: no body at all (or `null`) is `None`;
+/// a body that is there must be valid JSON of the right shape, exactly as
+/// for [`Json`] (an invalid body is an error, never taken as absent).
 #[derive(Debug)]
 pub struct OptionalJson<T>(pub Option<T>);
 
@@ -93,8 +93,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
         if empty {
             return Box::pin(async { Ok(OptionalJson(None)) });
         }
-        let body = Json::<T>::from_request(req, payload);
-        Box::pin(async move { Ok(OptionalJson(Some(body.await?.into_inner()))) })
+        // `null` is absent too (the documents say the body is nullable)
+        let body = Json::<Option<T>>::from_request(req, payload);
+        Box::pin(async move { Ok(OptionalJson(body.await?.into_inner())) })
     }
 }
 

@@ -30,6 +30,19 @@ pub fn limit(raw: Option<i64>) -> Result<i64, ApiError> {
     }
 }
 
+/// A query parameter that names one of an enum's values (`status=…`); any
+/// other value is 400 invalid_query, as for every malformed parameter.
+pub fn enum_param<T: std::str::FromStr<Err = String>>(
+    name: &str,
+    raw: Option<&str>,
+) -> Result<Option<T>, ApiError> {
+    raw.map(|v| {
+        v.parse::<T>()
+            .map_err(|m| ApiError::bad_request("invalid_query", format!("{name}: {m}")))
+    })
+    .transpose()
+}
+
 pub fn encode_id(id: Uuid) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id.as_bytes())
 }

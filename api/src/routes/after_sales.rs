@@ -218,7 +218,7 @@ pub async fn list_seller_order_refund_requests(
 #[derive(Deserialize, IntoParams)]
 pub struct RefundQueueParams {
     /// Only requests of this status.
-    #[param(schema_with = contract::optional_one_of::<domain::after_sales::RefundStatus>)]
+    #[param(schema_with = contract::one_of::<domain::after_sales::RefundStatus>)]
     pub status: Option<String>,
     #[param(schema_with = contract::cursor)]
     pub cursor: Option<String>,
@@ -248,12 +248,13 @@ pub async fn list_org_refund_requests(
         .map(pagination::decode_id)
         .transpose()?
         .map(RefundRequestId);
+    let status = pagination::enum_param("status", p.status.as_deref())?;
     let org = OrgId(id.into_inner());
     let v = viewer(&user);
     let rows = blocking(move || {
         state
             .after_sales
-            .of_seller(&v, org, p.status.as_deref(), after, limit + 1)
+            .of_seller(&v, org, status, after, limit + 1)
     })
     .await?;
     let page: Page<RefundRequestResponse> =

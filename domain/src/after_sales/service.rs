@@ -240,19 +240,13 @@ impl AfterSalesService {
         &self,
         viewer: &Viewer,
         seller: OrgId,
-        status: Option<&str>,
+        status: Option<RefundStatus>,
         after: Option<RefundRequestId>,
         limit: i64,
     ) -> Result<Vec<RefundRequest>, AfterSalesError> {
         if !viewer.platform_admin && !self.staff(seller, viewer)? {
             return Err(AfterSalesError::NotFound);
         }
-        let status = status
-            .map(|s| {
-                s.parse::<RefundStatus>()
-                    .map_err(|m| ValidationErrors::single("status", m))
-            })
-            .transpose()?;
         Ok(self.store.of_seller(seller, status, after, limit)?)
     }
 

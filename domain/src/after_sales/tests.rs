@@ -600,7 +600,13 @@ fn the_seller_refunds_part_at_once_and_a_closed_dispute_pays_nothing() {
     // the seller's queue, by status
     let queue = w
         .svc
-        .of_seller(&w.seller, w.so.seller_id, Some("closed"), None, 10)
+        .of_seller(
+            &w.seller,
+            w.so.seller_id,
+            Some(RefundStatus::Closed),
+            None,
+            10,
+        )
         .expect("queue");
     assert_eq!(queue.iter().map(|r| r.id).collect::<Vec<_>>(), vec![q.id]);
     assert!(matches!(

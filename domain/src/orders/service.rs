@@ -367,19 +367,13 @@ impl OrderService {
         &self,
         user: UserId,
         seller: OrgId,
-        status: Option<&str>,
+        status: Option<SellerOrderStatus>,
         after: Option<SellerOrderId>,
         limit: i64,
     ) -> Result<Vec<SellerOrder>, OrderError> {
         if !self.staff_of(seller, user)? {
             return Err(OrderError::NotFound);
         }
-        let status = status
-            .map(|s| {
-                s.parse::<SellerOrderStatus>()
-                    .map_err(|m| ValidationErrors::single("status", m))
-            })
-            .transpose()?;
         Ok(self
             .orders
             .list_seller_orders(seller, status, after, limit)?)

@@ -38,14 +38,11 @@ pub async fn list_seller_orders(
         .map(pagination::decode_id)
         .transpose()?
         .map(SellerOrderId);
+    let status = pagination::enum_param("status", p.status.as_deref())?;
     let rows = blocking(move || {
-        state.orders.seller_orders(
-            user.id,
-            OrgId(p.org_id),
-            p.status.as_deref(),
-            after,
-            limit + 1,
-        )
+        state
+            .orders
+            .seller_orders(user.id, OrgId(p.org_id), status, after, limit + 1)
     })
     .await?;
     let page: Page<SellerOrderResponse> = pagination::page(
