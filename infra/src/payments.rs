@@ -9,8 +9,9 @@
 
 use chrono::{DateTime, Utc};
 use domain::after_sales::{RefundNotification, RefundRequest, RefundRequestId};
+use domain::money::Fen;
 use domain::orders::{
-    NotifyError, Payment, PaymentGateway, PaymentId, PaymentNotification, Unknown,
+    NotifyError, Payment, PaymentGateway, PaymentId, PaymentNotification, SellerOrder, Unknown,
 };
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
@@ -154,6 +155,11 @@ impl PaymentGateway for SandboxGateway {
         Ok(())
     }
 
+    fn refund_seller_order(&self, so: &SellerOrder, amount: Fen) -> Result<(), Unknown> {
+        tracing::info!(seller_order_id = %so.id, order_id = %so.order_id, amount_fen = amount.0, "sandbox refund issued");
+        Ok(())
+    }
+
     fn request_refund(&self, refund: &RefundRequest) -> Result<(), Unknown> {
         // The sandbox confirms when told to (`POST /sandbox/refunds/{id}/succeed`).
         tracing::info!(refund_id = %refund.id, amount_fen = refund.amount.0, "sandbox refund requested");
@@ -182,7 +188,6 @@ impl PaymentGateway for SandboxGateway {
 #[allow(clippy::expect_used)]
 mod tests {
     use super::*;
-    use domain::money::Fen;
     use domain::orders::{OrderId, PaymentStatus};
 
     fn gateway() -> SandboxGateway {

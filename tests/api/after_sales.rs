@@ -507,6 +507,14 @@ async fn when_a_request_is_allowed() {
     let r = app.post_auth(&refunds, &s.seller, &json!({})).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json()["status"], "refunded");
+    // the payment provider is asked to return the money
+    let so = so_of(&o);
+    assert!(
+        coopmart_tests::logs::text()
+            .lines()
+            .any(|l| l.contains("sandbox refund issued") && l.contains(&so)),
+        "no provider refund for {so}"
+    );
     // the window (0 days here) has closed right after delivery
     let d = order_until(&app, &s, "as-c-3", 1, "delivered").await;
     app.post_auth(

@@ -385,6 +385,9 @@ impl PaymentGateway for Recording {
     fn refund(&self, _: &Payment) -> Result<(), Unknown> {
         Err(anyhow::anyhow!("not part of these tests"))
     }
+    fn refund_seller_order(&self, _: &crate::orders::SellerOrder, _: Fen) -> Result<(), Unknown> {
+        Err(anyhow::anyhow!("not part of these tests"))
+    }
     fn request_refund(&self, r: &RefundRequest) -> Result<(), Unknown> {
         self.asked
             .lock()

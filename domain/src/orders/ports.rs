@@ -8,6 +8,7 @@ use super::model::*;
 use super::pricing::*;
 use crate::catalog::ListingId;
 use crate::coop::OrgId;
+use crate::money::Fen;
 
 pub type Unknown = anyhow::Error;
 
@@ -310,6 +311,10 @@ pub trait PaymentGateway: Send + Sync {
     ) -> Result<PaymentNotification, NotifyError>;
     /// Returns the money of a payment that cannot be applied.
     fn refund(&self, payment: &Payment) -> Result<(), Unknown>;
+    /// Returns to the buyer what was paid for a seller order refunded in
+    /// full (rejected, refunded before shipping, a failed group buy); the
+    /// ledger posted it with the refund.
+    fn refund_seller_order(&self, seller_order: &SellerOrder, amount: Fen) -> Result<(), Unknown>;
     /// Asks the provider to return part of an order's payment (an
     /// after-sales refund); it confirms later with a signed notification.
     fn request_refund(&self, refund: &crate::after_sales::RefundRequest) -> Result<(), Unknown>;

@@ -393,6 +393,9 @@ impl OrderService {
                 if seller_order.status == SellerOrderStatus::Completed {
                     self.feed_volume(&seller_order, now)?;
                 }
+                if seller_order.status == SellerOrderStatus::Refunded {
+                    self.return_payment(&seller_order)?;
+                }
                 Ok((*seller_order, restocked))
             }
             SellerTransition::NotFound => Err(OrderError::NotFound),
@@ -410,6 +413,13 @@ impl OrderService {
             }
             SellerTransition::Refused(SellerRefusal::BadShipment(e)) => Err(e.into()),
         }
+    }
+
+    /// A seller order was refunded in full: the provider returns its money.
+    pub(super) fn return_payment(&self, so: &SellerOrder) -> Result<(), OrderError> {
+        Ok(self
+            .gateway
+            .refund_seller_order(so, so.subtotal + so.freight)?)
     }
 
     /// Runs `action` on a seller order: the repository loads and locks it,

@@ -16,6 +16,7 @@ use crate::money::Fen;
 
 struct World {
     service: OrderService,
+    gateway: Arc<NoGateway>,
     orders: Arc<MemoryOrders>,
     volume: Arc<MemoryRegister>,
     seller: OrgId,
@@ -53,17 +54,19 @@ fn world(stock: i32) -> World {
     if let Ok(mut s) = orgs.staff.lock() {
         s.push((seller, staff, StaffRole::Admin));
     }
+    let gateway = Arc::new(NoGateway::default());
     let service = OrderService {
         orders: orders.clone(),
         orgs,
         members: volume.clone(),
-        gateway: Arc::new(NoGateway),
+        gateway: gateway.clone(),
         commission: Arc::new(crate::settlement::FixedRules::new(vec![])),
         payment_ttl: Duration::minutes(15),
         auto_complete_after: Duration::days(10),
     };
     World {
         service,
+        gateway,
         orders,
         volume,
         seller,
@@ -331,6 +334,15 @@ fn a_rejected_seller_order_is_refunded_at_once_and_its_stock_returns() {
     assert_eq!(so.status, SellerOrderStatus::Refunded);
     assert_eq!(restocked, vec![w.listing]);
     assert_eq!(w.orders.stock(w.listing), Some(10));
+    // the provider is asked to return what was paid for it
+    assert_eq!(
+        w.gateway
+            .returned
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default(),
+        vec![(so.id, Fen(4 * 6800))]
+    );
     // The only seller order is final: the order is done.
     assert_eq!(
         w.service.get(buyer, order.id).map(|o| o.status).ok(),

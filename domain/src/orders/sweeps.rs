@@ -58,7 +58,14 @@ impl OrderService {
             let victims = self.orders.group_buy_victims(listing)?;
             for so in victims.seller_orders {
                 match self.act(so, &SellerAction::Refund, None, "system:group_buy", now)? {
-                    SellerTransition::Done { restocked: r, .. } => restocked.extend(r),
+                    SellerTransition::Done {
+                        restocked: r,
+                        seller_order,
+                        ..
+                    } => {
+                        restocked.extend(r);
+                        self.return_payment(&seller_order)?;
+                    }
                     SellerTransition::NotFound => {}
                     // refunded meanwhile (another sweep): nothing to do
                     SellerTransition::Refused(SellerRefusal::Invalid(
