@@ -311,12 +311,18 @@ async fn readme_walkthrough_runs() {
         .iter()
         .find(|v| v["items"][0]["net_payable_fen"].is_number())
         .unwrap_or_else(|| panic!("no statement in the output:\n{stdout}"));
-    assert_eq!(statement["items"][0]["gross_fen"], 94_100, "{statement}");
+    let st = &statement["items"][0];
+    assert_eq!(st["gross_fen"], 94_100, "{statement}");
+    // one box (62.00) refunded after completion gave back 4 % of it
+    assert_eq!(st["refunds_fen"], 6_200, "{statement}");
+    assert_eq!(st["commission_fen"], 2_480 - 248, "{statement}");
+    assert_eq!(st["refunds"][0]["commission_returned_fen"], 248, "{statement}");
     assert_eq!(
-        statement["items"][0]["net_payable_fen"],
-        94_100 - 2_480,
+        st["net_payable_fen"],
+        94_100 - 2_480 - (6_200 - 248),
         "{statement}"
     );
+    assert!(stdout.contains(r#""result":"refunded""#), "{stdout}");
     let tb = json_lines
         .iter()
         .find(|v| v["total_debits_fen"].is_number())
