@@ -457,6 +457,7 @@ diesel::table! {
         commission_fen -> Int8,
         net_fen -> Int8,
         refunded_fen -> Int8,
+        commission_bps -> Array<Nullable<Int4>>,
     }
 }
 

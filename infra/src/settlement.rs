@@ -68,7 +68,17 @@ struct StatementRow {
 /// Statements with their lines.
 fn with_lines(conn: &mut PgConnection, rows: Vec<StatementRow>) -> QueryResult<Vec<Statement>> {
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    type LineRow = (Uuid, Uuid, DateTime<Utc>, i64, i64, i64, i64, i64);
+    type LineRow = (
+        Uuid,
+        Uuid,
+        DateTime<Utc>,
+        i64,
+        i64,
+        i64,
+        Vec<Option<i32>>,
+        i64,
+        i64,
+    );
     let lines: Vec<LineRow> = statement_lines::table
         .filter(statement_lines::statement_id.eq_any(&ids))
         .select((
@@ -78,6 +88,7 @@ fn with_lines(conn: &mut PgConnection, rows: Vec<StatementRow>) -> QueryResult<V
             statement_lines::items_fen,
             statement_lines::freight_fen,
             statement_lines::commission_fen,
+            statement_lines::commission_bps,
             statement_lines::refunded_fen,
             statement_lines::net_fen,
         ))
@@ -87,13 +98,17 @@ fn with_lines(conn: &mut PgConnection, rows: Vec<StatementRow>) -> QueryResult<V
         ))
         .load(conn)?;
     let mut by: HashMap<Uuid, Vec<StatementLine>> = HashMap::new();
-    for (st, so, at, items, freight, commission, refunded, net) in lines {
+    for (st, so, at, items, freight, commission, bps, refunded, net) in lines {
         by.entry(st).or_default().push(StatementLine {
             seller_order_id: SellerOrderId(so),
             completed_at: at,
             items: Fen(items),
             freight: Fen(freight),
             commission: Fen(commission),
+            commission_bps: bps
+                .into_iter()
+                .map(|b| u32::try_from(b.ok_or_else(|| bad("a null rate"))?).map_err(bad))
+                .collect::<QueryResult<_>>()?,
             refunded: Fen(refunded),
             net: Fen(net),
         });
@@ -169,7 +184,17 @@ impl SettlementStore for PgSettlements {
                 .ok_or_else(|| bad("cutoff out of range"))?
                 .and_time(NaiveTime::MIN)
                 .and_utc();
-            type Row = (Uuid, Uuid, Option<DateTime<Utc>>, i64, i64, i64, i64, i64);
+            type Row = (
+                Uuid,
+                Uuid,
+                Option<DateTime<Utc>>,
+                i64,
+                i64,
+                i64,
+                i64,
+                i64,
+                Vec<i32>,
+            );
             let rows: Vec<Row> = seller_orders::table
                 .filter(seller_orders::status.eq("completed"))
                 .filter(seller_orders::completed_at.lt(until))
@@ -186,12 +211,18 @@ impl SettlementStore for PgSettlements {
                     seller_orders::commission_fen,
                     seller_orders::held_refunded_fen,
                     seller_orders::held_commission_returned_fen,
+                    // the rates its lines snapshotted, shown on the statement
+                    diesel::dsl::sql::<diesel::sql_types::Array<diesel::sql_types::Int4>>(
+                        "(SELECT coalesce(array_agg(DISTINCT oi.commission_bp \
+                           ORDER BY oi.commission_bp), '{}') \
+                          FROM order_items oi WHERE oi.seller_order_id = seller_orders.id)",
+                    ),
                 ))
                 .load(conn)?;
             let orders: Vec<Settleable> = rows
                 .into_iter()
                 .map(
-                    |(id, seller, at, items, freight, commission, held, held_commission)| {
+                    |(id, seller, at, items, freight, commission, held, held_commission, bps)| {
                         Ok(Settleable {
                             seller_order_id: SellerOrderId(id),
                             seller_id: OrgId(seller),
@@ -201,6 +232,10 @@ impl SettlementStore for PgSettlements {
                             commission: Fen(commission),
                             refunded: Fen(held),
                             commission_returned: Fen(held_commission),
+                            commission_bps: bps
+                                .into_iter()
+                                .map(|b| u32::try_from(b).map_err(bad))
+                                .collect::<QueryResult<_>>()?,
                         })
                     },
                 )
@@ -292,7 +327,12 @@ impl SettlementStore for PgSettlements {
                     let rows: Vec<_> = chunk
                         .iter()
                         .map(|l| {
-                            (
+                            let bps = l
+                                .commission_bps
+                                .iter()
+                                .map(|b| i32::try_from(*b).map(Some).map_err(bad))
+                                .collect::<QueryResult<Vec<Option<i32>>>>()?;
+                            Ok((
                                 statement_lines::statement_id.eq(d.id.0),
                                 statement_lines::seller_order_id.eq(l.seller_order_id.0),
                                 statement_lines::completed_at.eq(l.completed_at),
@@ -300,10 +340,11 @@ impl SettlementStore for PgSettlements {
                                 statement_lines::freight_fen.eq(l.freight.0),
                                 statement_lines::commission_fen.eq(l.commission.0),
                                 statement_lines::refunded_fen.eq(l.refunded.0),
+                                statement_lines::commission_bps.eq(bps),
                                 statement_lines::net_fen.eq(l.net.0),
-                            )
+                            ))
                         })
-                        .collect();
+                        .collect::<QueryResult<_>>()?;
                     diesel::insert_into(statement_lines::table)
                         .values(rows)
                         .execute(conn)?;

@@ -320,6 +320,11 @@ async fn a_buyer_gets_part_of_a_delivered_order_back_and_completion_pays_the_sel
     assert_eq!(st["refunds_fen"], 6_800);
     assert_eq!(st["net_payable_fen"], 6_528);
     assert_eq!(st["lines"][0]["refunded_fen"], 6_800);
+    assert_eq!(
+        st["lines"][0]["commission_bps"],
+        json!([400]),
+        "the rate is shown"
+    );
     assert_eq!(st["lines"][0]["net_fen"], 6_528);
     assert_eq!(seller_payable(&app, &s).await, 0);
 }

@@ -316,7 +316,10 @@ async fn readme_walkthrough_runs() {
     // one box (62.00) refunded after completion gave back 4 % of it
     assert_eq!(st["refunds_fen"], 6_200, "{statement}");
     assert_eq!(st["commission_fen"], 2_480 - 248, "{statement}");
-    assert_eq!(st["refunds"][0]["commission_returned_fen"], 248, "{statement}");
+    assert_eq!(
+        st["refunds"][0]["commission_returned_fen"], 248,
+        "{statement}"
+    );
     assert_eq!(
         st["net_payable_fen"],
         94_100 - 2_480 - (6_200 - 248),

@@ -75,6 +75,9 @@ pub struct StatementLineResponse {
     pub freight_fen: i64,
     /// Net of what refunds before completion gave back.
     pub commission_fen: i64,
+    /// The commission rates its order lines snapshotted (basis points,
+    /// distinct; 400 = 4 %).
+    pub commission_bps: Vec<u32>,
     /// After-sales refunds paid before the seller order completed.
     pub refunded_fen: i64,
     /// `items + freight − commission − refunded`: what completion credited.
@@ -144,6 +147,7 @@ impl From<&Statement> for StatementResponse {
                     items_fen: l.items.0,
                     freight_fen: l.freight.0,
                     commission_fen: l.commission.0,
+                    commission_bps: l.commission_bps.clone(),
                     refunded_fen: l.refunded.0,
                     net_fen: l.net.0,
                 })

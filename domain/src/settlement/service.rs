@@ -126,15 +126,21 @@ pub fn statement_csv(s: &Statement, seller_name: &str) -> String {
         s.status
     ));
     out.push_str(
-        "\r\n卖家订单,完成时间,商品金额(元),运费(元),佣金(元),完成前退款(元),净额(元)\r\n",
+        "\r\n卖家订单,完成时间,商品金额(元),运费(元),佣金率(%),佣金(元),完成前退款(元),净额(元)\r\n",
     );
     for l in &d.lines {
+        let rates: Vec<String> = l
+            .commission_bps
+            .iter()
+            .map(|bp| format!("{}.{:02}", bp / 100, bp % 100))
+            .collect();
         out.push_str(&format!(
-            "{},{},{},{},{},{},{}\r\n",
+            "{},{},{},{},{},{},{},{}\r\n",
             l.seller_order_id,
             l.completed_at.to_rfc3339(),
             yuan(l.items),
             yuan(l.freight),
+            rates.join("/"),
             yuan(l.commission),
             yuan(l.refunded),
             yuan(l.net)

@@ -75,6 +75,8 @@ pub struct Settleable {
     /// gave back.
     pub refunded: Fen,
     pub commission_returned: Fen,
+    /// The commission rates (basis points) its lines snapshotted.
+    pub commission_bps: Vec<u32>,
 }
 
 /// An after-sales refund paid after its seller order completed (the
@@ -97,6 +99,8 @@ pub struct StatementLine {
     pub freight: Fen,
     /// Net of what refunds before completion gave back.
     pub commission: Fen,
+    /// The rates its lines snapshotted (basis points, distinct).
+    pub commission_bps: Vec<u32>,
     /// Refunded before completion.
     pub refunded: Fen,
     /// items + freight − commission − refunded: what completion credited.
@@ -192,6 +196,7 @@ pub fn build_statements(
                         items: r.items,
                         freight: r.freight,
                         commission,
+                        commission_bps: r.commission_bps.clone(),
                         refunded: r.refunded,
                         net: r.items + r.freight - commission - r.refunded,
                     }
@@ -258,6 +263,7 @@ mod tests {
                     commission,
                     refunded,
                     commission_returned: crate::after_sales::commission_returned(commission, Fen(*items), Fen::ZERO, refunded),
+                    commission_bps: vec![*bp],
                 }
             }).collect();
             let late: Vec<SettleableRefund> = refunds.iter().map(|(s, amount, bp)| SettleableRefund {
