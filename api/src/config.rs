@@ -62,9 +62,30 @@ pub struct Settings {
     /// Add the 1-second in-process tier in front of Redis.
     pub listing_cache_local: bool,
     pub orders: OrderSettings,
+    pub outbox: OutboxSettings,
     /// Exact origins (`scheme://host[:port]`) browsers may call the API
     /// from; empty: no CORS headers at all.
     pub cors_allowed_origins: Vec<String>,
+}
+
+/// The notification outbox's worker (every instance runs one).
+#[derive(Debug, Clone)]
+pub struct OutboxSettings {
+    /// Run the worker in this process.
+    pub enabled: bool,
+    /// How often it looks for events and due deliveries.
+    pub poll_interval: Duration,
+    /// A delivery that failed this many times is dead (re-drivable).
+    pub max_attempts: u32,
+    /// First retry after about this long, doubling up to `retry_max`.
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    /// A claimed delivery is another worker's to retry after this.
+    pub lease: Duration,
+    pub webhook_timeout: Duration,
+    /// Let webhooks target loopback, private and link-local addresses
+    /// (tests; never in production).
+    pub webhook_allow_private: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -295,6 +316,16 @@ impl Settings {
                     let days: u64 = r.parse("AFTER_SALES_WINDOW_DAYS", 7);
                     Duration::from_secs(days * 86_400)
                 },
+            },
+            outbox: OutboxSettings {
+                enabled: r.parse("OUTBOX_WORKER", true),
+                poll_interval: r.millis("OUTBOX_POLL_MS", 500),
+                max_attempts: r.parse("OUTBOX_MAX_ATTEMPTS", 8),
+                retry_base: r.millis("OUTBOX_RETRY_BASE_MS", 5_000),
+                retry_max: Duration::from_secs(r.parse("OUTBOX_RETRY_MAX_SECS", 3_600)),
+                lease: Duration::from_secs(r.parse("OUTBOX_LEASE_SECS", 60)),
+                webhook_timeout: r.millis("WEBHOOK_TIMEOUT_MS", 10_000),
+                webhook_allow_private: r.parse("WEBHOOK_ALLOW_PRIVATE", false),
             },
             listing_cache: r.parse("LISTING_CACHE", true),
             listing_cache_local: r.parse("LISTING_CACHE_LOCAL", true),

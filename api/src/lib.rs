@@ -12,6 +12,7 @@ pub mod fallback;
 pub mod middleware;
 pub mod openapi;
 pub mod openapi_shared;
+pub mod outbox;
 pub mod pagination;
 pub mod routes;
 pub mod seed;

@@ -131,7 +131,6 @@ pub fn build_state(settings: Settings, addr: SocketAddr) -> anyhow::Result<AppSt
     let settlement = domain::settlement::SettlementService {
         store: Arc::new(infra::settlement::PgSettlements { pool: pool.clone() }),
         orgs: coop.orgs.clone(),
-        mailer: mailer.clone(),
     };
     let orders = OrderService {
         orders: Arc::new(PgOrderRepository { pool: pool.clone() }),
@@ -157,6 +156,11 @@ pub fn build_state(settings: Settings, addr: SocketAddr) -> anyhow::Result<AppSt
     let http = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(10))
         .build()?;
+    let webhook_http = reqwest::Client::builder()
+        .timeout(settings.outbox.webhook_timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let outbox = Arc::new(infra::notifications::PgOutbox { pool: pool.clone() });
     let use_sandbox = settings.orders.payment_provider == "sandbox";
     let rate_limiter = RateLimiter::new(cache.clone(), settings.rate_limit.window);
     Ok(AppState {
@@ -179,6 +183,8 @@ pub fn build_state(settings: Settings, addr: SocketAddr) -> anyhow::Result<AppSt
         public_base_url,
         http,
         rate_limiter,
+        outbox,
+        webhook_http,
     })
 }
 
@@ -197,6 +203,7 @@ pub fn build(settings: Settings) -> anyhow::Result<Application> {
     bootstrap_admin(&state)?;
     state.listing_cache.spawn_maintenance();
     crate::workers::spawn(state.clone());
+    crate::outbox::spawn(state.clone());
     let server = serve(state.clone(), listener)?;
     Ok(Application {
         server,

@@ -41,4 +41,8 @@ pub struct AppState {
     /// Outgoing HTTP (the sandbox provider's notifications).
     pub http: reqwest::Client,
     pub rate_limiter: RateLimiter,
+    /// The notification outbox (events, deliveries).
+    pub outbox: Arc<dyn domain::notifications::OutboxStore>,
+    /// Webhook deliveries: no redirects followed, `WEBHOOK_TIMEOUT_MS`.
+    pub webhook_http: reqwest::Client,
 }

@@ -10,6 +10,7 @@ pub mod ids;
 pub mod ledger;
 pub mod mail;
 pub mod money;
+pub mod notifications;
 pub mod orders;
 pub mod region;
 pub mod settlement;

@@ -6,6 +6,8 @@ pub struct OutgoingMail {
     pub to: String,
     pub subject: String,
     pub text_body: String,
+    /// Sent as the HTML alternative of the text, when present.
+    pub html_body: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -12,6 +12,8 @@ pub mod identity;
 pub mod ledger;
 pub mod listing_cache;
 pub mod mail;
+pub mod mail_templates;
+pub mod notifications;
 pub mod orders;
 pub mod payments;
 pub mod rate_limit;

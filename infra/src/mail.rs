@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use domain::mail::{MailError, Mailer, OutgoingMail};
 use lettre::message::header::{ContentTransferEncoding, ContentType};
-use lettre::message::{Body, Mailbox};
+use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use lettre::transport::file::FileTransport;
 use lettre::transport::smtp::SmtpTransport;
 use lettre::{Message, Transport};
@@ -54,16 +54,33 @@ impl Mailer for LettreMailer {
     fn send(&self, mail: &OutgoingMail) -> Result<(), MailError> {
         // 8bit keeps Chinese text readable on the wire; every relay we target
         // advertises 8BITMIME. Fall back to lettre's choice for odd bodies.
-        let body =
-            Body::new_with_encoding(mail.text_body.clone(), ContentTransferEncoding::EightBit)
-                .unwrap_or_else(|_| Body::new(mail.text_body.clone()));
-        let message = Message::builder()
+        let body = |text: &str| {
+            Body::new_with_encoding(text.to_owned(), ContentTransferEncoding::EightBit)
+                .unwrap_or_else(|_| Body::new(text.to_owned()))
+        };
+        let builder = Message::builder()
             .from(self.from.clone())
             .to(parse_mailbox(&mail.to)?)
-            .subject(mail.subject.clone())
-            .header(ContentType::TEXT_PLAIN)
-            .body(body)
-            .map_err(|e| MailError::Invalid(e.to_string()))?;
+            .subject(mail.subject.clone());
+        let message = match &mail.html_body {
+            None => builder
+                .header(ContentType::TEXT_PLAIN)
+                .body(body(&mail.text_body)),
+            Some(html) => builder.multipart(
+                MultiPart::alternative()
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_PLAIN)
+                            .body(body(&mail.text_body)),
+                    )
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_HTML)
+                            .body(body(html)),
+                    ),
+            ),
+        }
+        .map_err(|e| MailError::Invalid(e.to_string()))?;
         match &self.inner {
             Inner::Smtp(t) => t
                 .send(&message)

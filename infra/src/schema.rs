@@ -303,6 +303,41 @@ diesel::table! {
 }
 
 diesel::table! {
+    outbox_deliveries (id) {
+        id -> Uuid,
+        event_id -> Uuid,
+        channel -> Text,
+        webhook_id -> Nullable<Uuid>,
+        partner_id -> Nullable<Uuid>,
+        recipient -> Text,
+        template -> Nullable<Text>,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        lease_until -> Nullable<Timestamptz>,
+        last_status_code -> Nullable<Int4>,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    outbox_events (id) {
+        id -> Uuid,
+        seq -> Int8,
+        #[sql_name = "type"]
+        type_ -> Text,
+        version -> Int4,
+        partner_id -> Nullable<Uuid>,
+        public -> Bool,
+        payload -> Jsonb,
+        created_at -> Timestamptz,
+        dispatched_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     partners (id) {
         id -> Uuid,
         name -> Text,
@@ -457,7 +492,6 @@ diesel::table! {
         commission_fen -> Int8,
         net_fen -> Int8,
         refunded_fen -> Int8,
-        commission_bps -> Array<Nullable<Int4>>,
     }
 }
 
@@ -528,6 +562,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhooks (id) {
+        id -> Uuid,
+        partner_id -> Uuid,
+        url -> Text,
+        event_types -> Array<Nullable<Text>>,
+        secret -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(capital_contributions -> members (member_id));
 diesel::joinable!(capital_contributions -> organizations (organization_id));
 diesel::joinable!(capital_contributions -> users (recorded_by));
@@ -560,6 +606,10 @@ diesel::joinable!(orders -> users (buyer_user_id));
 diesel::joinable!(organization_staff -> organizations (organization_id));
 diesel::joinable!(organization_staff -> users (user_id));
 diesel::joinable!(organizations -> users (created_by));
+diesel::joinable!(outbox_deliveries -> outbox_events (event_id));
+diesel::joinable!(outbox_deliveries -> partners (partner_id));
+diesel::joinable!(outbox_deliveries -> webhooks (webhook_id));
+diesel::joinable!(outbox_events -> partners (partner_id));
 diesel::joinable!(partners -> users (created_by));
 diesel::joinable!(payments -> orders (order_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
@@ -589,6 +639,7 @@ diesel::joinable!(surplus_allocations -> surplus_distributions (distribution_id)
 diesel::joinable!(surplus_distributions -> journal_entries (journal_entry_id));
 diesel::joinable!(surplus_distributions -> organizations (organization_id));
 diesel::joinable!(surplus_distributions -> users (committed_by));
+diesel::joinable!(webhooks -> partners (partner_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
@@ -612,6 +663,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     orders,
     organization_staff,
     organizations,
+    outbox_deliveries,
+    outbox_events,
     partners,
     payments,
     refresh_tokens,
@@ -628,4 +681,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     surplus_allocations,
     surplus_distributions,
     users,
+    webhooks,
 );

@@ -16,7 +16,8 @@ use uuid::Uuid;
 
 use crate::db::{bad, get_conn, PgPool};
 use crate::schema::{
-    refund_requests, seller_orders, settlements, statement_lines, statement_refunds, statements,
+    order_items, refund_requests, seller_orders, settlements, statement_lines, statement_refunds,
+    statements,
 };
 use domain::after_sales::RefundRequestId;
 
@@ -68,17 +69,7 @@ struct StatementRow {
 /// Statements with their lines.
 fn with_lines(conn: &mut PgConnection, rows: Vec<StatementRow>) -> QueryResult<Vec<Statement>> {
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    type LineRow = (
-        Uuid,
-        Uuid,
-        DateTime<Utc>,
-        i64,
-        i64,
-        i64,
-        Vec<Option<i32>>,
-        i64,
-        i64,
-    );
+    type LineRow = (Uuid, Uuid, DateTime<Utc>, i64, i64, i64, i64, i64);
     let lines: Vec<LineRow> = statement_lines::table
         .filter(statement_lines::statement_id.eq_any(&ids))
         .select((
@@ -88,7 +79,6 @@ fn with_lines(conn: &mut PgConnection, rows: Vec<StatementRow>) -> QueryResult<V
             statement_lines::items_fen,
             statement_lines::freight_fen,
             statement_lines::commission_fen,
-            statement_lines::commission_bps,
             statement_lines::refunded_fen,
             statement_lines::net_fen,
         ))
@@ -98,17 +88,34 @@ fn with_lines(conn: &mut PgConnection, rows: Vec<StatementRow>) -> QueryResult<V
         ))
         .load(conn)?;
     let mut by: HashMap<Uuid, Vec<StatementLine>> = HashMap::new();
-    for (st, so, at, items, freight, commission, bps, refunded, net) in lines {
+    // the rates each settled seller order's lines snapshotted
+    let rates: Vec<(Uuid, i32)> = order_items::table
+        .filter(
+            order_items::seller_order_id.eq_any(
+                statement_lines::table
+                    .filter(statement_lines::statement_id.eq_any(&ids))
+                    .select(statement_lines::seller_order_id),
+            ),
+        )
+        .select((order_items::seller_order_id, order_items::commission_bp))
+        .distinct()
+        .order((order_items::seller_order_id, order_items::commission_bp))
+        .load(conn)?;
+    let mut rates_by: HashMap<Uuid, Vec<u32>> = HashMap::new();
+    for (so, bp) in rates {
+        rates_by
+            .entry(so)
+            .or_default()
+            .push(u32::try_from(bp).map_err(bad)?);
+    }
+    for (st, so, at, items, freight, commission, refunded, net) in lines {
         by.entry(st).or_default().push(StatementLine {
             seller_order_id: SellerOrderId(so),
             completed_at: at,
             items: Fen(items),
             freight: Fen(freight),
             commission: Fen(commission),
-            commission_bps: bps
-                .into_iter()
-                .map(|b| u32::try_from(b.ok_or_else(|| bad("a null rate"))?).map_err(bad))
-                .collect::<QueryResult<_>>()?,
+            commission_bps: rates_by.get(&so).cloned().unwrap_or_default(),
             refunded: Fen(refunded),
             net: Fen(net),
         });
@@ -184,17 +191,7 @@ impl SettlementStore for PgSettlements {
                 .ok_or_else(|| bad("cutoff out of range"))?
                 .and_time(NaiveTime::MIN)
                 .and_utc();
-            type Row = (
-                Uuid,
-                Uuid,
-                Option<DateTime<Utc>>,
-                i64,
-                i64,
-                i64,
-                i64,
-                i64,
-                Vec<i32>,
-            );
+            type Row = (Uuid, Uuid, Option<DateTime<Utc>>, i64, i64, i64, i64, i64);
             let rows: Vec<Row> = seller_orders::table
                 .filter(seller_orders::status.eq("completed"))
                 .filter(seller_orders::completed_at.lt(until))
@@ -211,18 +208,12 @@ impl SettlementStore for PgSettlements {
                     seller_orders::commission_fen,
                     seller_orders::held_refunded_fen,
                     seller_orders::held_commission_returned_fen,
-                    // the rates its lines snapshotted, shown on the statement
-                    diesel::dsl::sql::<diesel::sql_types::Array<diesel::sql_types::Int4>>(
-                        "(SELECT coalesce(array_agg(DISTINCT oi.commission_bp \
-                           ORDER BY oi.commission_bp), '{}') \
-                          FROM order_items oi WHERE oi.seller_order_id = seller_orders.id)",
-                    ),
                 ))
                 .load(conn)?;
             let orders: Vec<Settleable> = rows
                 .into_iter()
                 .map(
-                    |(id, seller, at, items, freight, commission, held, held_commission, bps)| {
+                    |(id, seller, at, items, freight, commission, held, held_commission)| {
                         Ok(Settleable {
                             seller_order_id: SellerOrderId(id),
                             seller_id: OrgId(seller),
@@ -232,10 +223,6 @@ impl SettlementStore for PgSettlements {
                             commission: Fen(commission),
                             refunded: Fen(held),
                             commission_returned: Fen(held_commission),
-                            commission_bps: bps
-                                .into_iter()
-                                .map(|b| u32::try_from(b).map_err(bad))
-                                .collect::<QueryResult<_>>()?,
                         })
                     },
                 )
@@ -327,12 +314,7 @@ impl SettlementStore for PgSettlements {
                     let rows: Vec<_> = chunk
                         .iter()
                         .map(|l| {
-                            let bps = l
-                                .commission_bps
-                                .iter()
-                                .map(|b| i32::try_from(*b).map(Some).map_err(bad))
-                                .collect::<QueryResult<Vec<Option<i32>>>>()?;
-                            Ok((
+                            (
                                 statement_lines::statement_id.eq(d.id.0),
                                 statement_lines::seller_order_id.eq(l.seller_order_id.0),
                                 statement_lines::completed_at.eq(l.completed_at),
@@ -340,11 +322,10 @@ impl SettlementStore for PgSettlements {
                                 statement_lines::freight_fen.eq(l.freight.0),
                                 statement_lines::commission_fen.eq(l.commission.0),
                                 statement_lines::refunded_fen.eq(l.refunded.0),
-                                statement_lines::commission_bps.eq(bps),
                                 statement_lines::net_fen.eq(l.net.0),
-                            ))
+                            )
                         })
-                        .collect::<QueryResult<_>>()?;
+                        .collect();
                     diesel::insert_into(statement_lines::table)
                         .values(rows)
                         .execute(conn)?;

@@ -2,7 +2,6 @@ DROP TABLE statement_refunds;
 ALTER TABLE statement_lines
     DROP CONSTRAINT statement_lines_net,
     DROP COLUMN refunded_fen,
-    DROP COLUMN commission_bps,
     ADD CONSTRAINT statement_lines_net CHECK (net_fen = items_fen + freight_fen - commission_fen);
 DROP TABLE refund_request_parts;
 DROP TABLE refund_requests;

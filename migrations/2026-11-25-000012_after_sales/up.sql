@@ -60,11 +60,9 @@ CREATE TABLE refund_request_parts (
     PRIMARY KEY (refund_request_id, position)
 );
 
--- seller-order lines of statements show refunds paid before completion,
--- and the commission rates their order lines snapshotted
+-- seller-order lines of statements show refunds paid before completion
 ALTER TABLE statement_lines
     ADD COLUMN refunded_fen bigint NOT NULL DEFAULT 0,
-    ADD COLUMN commission_bps integer[] NOT NULL DEFAULT '{}',
     DROP CONSTRAINT statement_lines_net,
     ADD CONSTRAINT statement_lines_net
         CHECK (net_fen = items_fen + freight_fen - commission_fen - refunded_fen);

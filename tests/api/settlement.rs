@@ -190,9 +190,9 @@ async fn a_settlement_run_issues_statements_that_reconcile_to_the_ledger() {
     // e-mailed to the seller's contact address
     let mail = app
         .smtp
-        .wait_for("org@example.com", Duration::from_secs(5))
+        .wait_for_text("org@example.com", stid, Duration::from_secs(5))
         .await
-        .expect("statement mail");
+        .expect("statement mail (through the outbox)");
     assert!(mail.text().contains(stid), "{}", mail.text());
     assert!(mail.text().contains("应付净额"), "{}", mail.text());
 

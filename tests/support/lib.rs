@@ -145,6 +145,13 @@ pub fn test_env(db: &TestDb, smtp: &SmtpSink, redis_prefix: &str) -> HashMap<Str
         ("BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD.to_owned()),
         ("RATE_LIMIT_PER_IP", "1000".to_owned()),
         ("RATE_LIMIT_PER_ACCOUNT", "1000".to_owned()),
+        // the outbox worker: quick rounds and retries, webhooks to the test's
+        // own loopback receivers
+        ("OUTBOX_POLL_MS", "50".to_owned()),
+        ("OUTBOX_RETRY_BASE_MS", "100".to_owned()),
+        ("OUTBOX_RETRY_MAX_SECS", "1".to_owned()),
+        ("WEBHOOK_ALLOW_PRIVATE", "true".to_owned()),
+        ("WEBHOOK_TIMEOUT_MS", "2000".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

@@ -18,10 +18,14 @@ pub struct ReceivedMail {
 impl ReceivedMail {
     pub fn header(&self, name: &str) -> Option<String> {
         let prefix = format!("{}:", name.to_ascii_lowercase());
-        self.data
+        // unfold continuation lines (RFC 5322 2.2.3)
+        let head = self
+            .data
             .split("\r\n\r\n")
             .next()?
-            .split("\r\n")
+            .replace("\r\n ", " ")
+            .replace("\r\n\t", " ");
+        head.split("\r\n")
             .find(|l| l.to_ascii_lowercase().starts_with(&prefix))
             .map(|l| l[prefix.len()..].trim().to_owned())
     }
@@ -33,23 +37,66 @@ impl ReceivedMail {
             .unwrap_or_default()
     }
 
-    /// The body as text: base64 transfer encoding (lettre's choice for
-    /// non-ASCII text) decoded.
+    /// The body as text: each part of a multipart message (the plain text
+    /// and the HTML alternative) decoded from its transfer encoding (base64
+    /// or quoted-printable) and joined.
     pub fn text(&self) -> String {
-        use base64::Engine;
-        let body = self.body();
-        let is_base64 = self
-            .header("content-transfer-encoding")
-            .is_some_and(|e| e.eq_ignore_ascii_case("base64"));
-        if !is_base64 {
-            return body;
+        let boundary = self.header("content-type").and_then(|ct| {
+            ct.split(';')
+                .find_map(|p| p.trim().strip_prefix("boundary="))
+                .map(|b| b.trim_matches('"').to_owned())
+        });
+        let Some(boundary) = boundary else {
+            return decode_part(&self.header("content-transfer-encoding"), &self.body());
+        };
+        self.body()
+            .split(&format!("--{boundary}"))
+            .filter_map(|part| {
+                let (head, body) = part.split_once("\r\n\r\n")?;
+                let cte = head
+                    .split("\r\n")
+                    .find(|l| {
+                        l.to_ascii_lowercase()
+                            .starts_with("content-transfer-encoding:")
+                    })
+                    .map(|l| l["content-transfer-encoding:".len()..].trim().to_owned());
+                Some(decode_part(&cte, body))
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+fn decode_part(cte: &Option<String>, body: &str) -> String {
+    use base64::Engine;
+    match cte.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        Some("base64") => {
+            let joined: String = body.split_whitespace().collect();
+            base64::engine::general_purpose::STANDARD
+                .decode(joined.trim_end_matches('.'))
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .unwrap_or_else(|| body.to_owned())
         }
-        let joined: String = body.split_whitespace().collect();
-        base64::engine::general_purpose::STANDARD
-            .decode(joined.trim_end_matches('.'))
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .unwrap_or(body)
+        Some("quoted-printable") => {
+            let soft = body.replace("=\r\n", "");
+            let bytes = soft.as_bytes();
+            let mut out = Vec::with_capacity(bytes.len());
+            let mut i = 0;
+            while i < bytes.len() {
+                if bytes[i] == b'=' && i + 2 < bytes.len() {
+                    if let Ok(b) = u8::from_str_radix(&soft[i + 1..i + 3], 16) {
+                        out.push(b);
+                        i += 3;
+                        continue;
+                    }
+                }
+                out.push(bytes[i]);
+                i += 1;
+            }
+            String::from_utf8(out).unwrap_or_else(|_| body.to_owned())
+        }
+        _ => body.to_owned(),
     }
 }
 
@@ -86,12 +133,23 @@ impl SmtpSink {
 
     /// Waits (up to `timeout`) for a mail to `to`.
     pub async fn wait_for(&self, to: &str, timeout: Duration) -> Option<ReceivedMail> {
+        self.wait_for_text(to, "", timeout).await
+    }
+
+    /// Waits (up to `timeout`) for a mail to `to` whose text contains
+    /// `needle`.
+    pub async fn wait_for_text(
+        &self,
+        to: &str,
+        needle: &str,
+        timeout: Duration,
+    ) -> Option<ReceivedMail> {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(m) = self
                 .mails()
                 .into_iter()
-                .find(|m| m.to.iter().any(|t| t == to))
+                .find(|m| m.to.iter().any(|t| t == to) && m.text().contains(needle))
             {
                 return Some(m);
             }

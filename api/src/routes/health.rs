@@ -33,6 +33,20 @@ pub struct Readiness {
     pub postgres: &'static str,
     /// `ok` or `degraded`.
     pub redis: &'static str,
+    /// The notification outbox's backlog (progress and lag).
+    pub outbox: OutboxBacklog,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OutboxBacklog {
+    /// Events written but not yet fanned out to deliveries.
+    pub undispatched_events: i64,
+    /// E-mails and webhook calls waiting for their (next) attempt.
+    pub pending_deliveries: i64,
+    /// Deliveries that gave up (re-drivable).
+    pub dead_deliveries: i64,
+    /// Age of the oldest event or delivery still waiting, in seconds.
+    pub oldest_pending_secs: i64,
 }
 
 /// Readiness: Postgres and Redis. Postgres down → 503 `not_ready`; only
@@ -47,13 +61,20 @@ pub struct Readiness {
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let pool = state.pool.clone();
+    let outbox = state.outbox.clone();
     let (pg, redis) = tokio::join!(
-        blocking(move || Ok::<_, ApiError>(infra::db::ping(&pool).is_ok())),
+        blocking(move || {
+            Ok::<_, ApiError>(
+                infra::db::ping(&pool)
+                    .ok()
+                    .and_then(|_| outbox.backlog(chrono::Utc::now()).ok()),
+            )
+        }),
         state.cache.ping()
     );
-    let pg_ok = pg.unwrap_or(false);
+    let backlog = pg.ok().flatten();
     let redis = if redis.is_ok() { "ok" } else { "degraded" };
-    if !pg_ok {
+    let Some(b) = backlog else {
         return Err(ApiError::new(
             actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
             "not_ready",
@@ -63,10 +84,16 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
             "checks",
             serde_json::json!({"postgres": "down", "redis": redis}),
         ));
-    }
+    };
     Ok(HttpResponse::Ok().json(Readiness {
         status: if redis == "ok" { "ok" } else { "degraded" },
         postgres: "ok",
         redis,
+        outbox: OutboxBacklog {
+            undispatched_events: b.undispatched_events,
+            pending_deliveries: b.pending_deliveries,
+            dead_deliveries: b.dead_deliveries,
+            oldest_pending_secs: b.oldest_pending_secs,
+        },
     }))
 }

@@ -11,7 +11,6 @@ use super::commission::Unknown;
 use super::statements::*;
 use crate::coop::{OrgId, OrgRepository, Viewer};
 use crate::identity::UserId;
-use crate::mail::{Mailer, OutgoingMail};
 use crate::money::Fen;
 use crate::validation::ValidationErrors;
 
@@ -97,7 +96,6 @@ pub enum SettlementError {
 pub struct SettlementService {
     pub store: Arc<dyn SettlementStore>,
     pub orgs: Arc<dyn OrgRepository>,
-    pub mailer: Arc<dyn Mailer>,
 }
 
 /// The statement as CSV: UTF-8 with a byte-order mark (so spreadsheet
@@ -176,8 +174,8 @@ impl SettlementService {
         Ok(viewer.platform_admin || self.orgs.staff_role(seller, viewer.user)?.is_some())
     }
 
-    /// Runs a settlement (platform admins) and e-mails each statement to
-    /// its seller's contact address.
+    /// Runs a settlement (platform admins); each statement is e-mailed to
+    /// its seller's contact address through the outbox.
     pub fn run(
         &self,
         viewer: &Viewer,
@@ -196,49 +194,13 @@ impl SettlementService {
             statement_count: 0,
             created_at: now,
         };
-        let (settlement, statements) =
-            self.store
-                .run(&s, viewer.user, &|orders, refunds, carried| {
-                    build_statements(orders, refunds, carried)
-                })?;
-        for st in &statements {
-            self.email(st);
-        }
-        Ok((settlement, statements))
-    }
-
-    /// Sends the statement to the seller (a failure is logged; the
-    /// statement stands and can be downloaded).
-    fn email(&self, st: &Statement) {
-        let org = match self.orgs.find(st.draft.seller_id) {
-            Ok(Some(o)) => o,
-            Ok(None) => return,
-            Err(e) => {
-                tracing::warn!(error = %e, statement = %st.draft.id, "statement e-mail: seller not read");
-                return;
-            }
-        };
-        let d = &st.draft;
-        let mail = OutgoingMail {
-            to: org.contact_email.clone(),
-            subject: format!("coopmart 结算单 {} — 应付 {}", d.id, d.net_payable),
-            text_body: format!(
-                "{}：\n\n本期结算单 {}\n毛收入 {}，佣金 {}，退款 {}，上期结转 {}，应付净额 {}。\n共 {} 笔订单，{} 笔售后退款。CSV 附在下面。\n\n{}",
-                org.name,
-                d.id,
-                d.gross,
-                d.commission,
-                d.refunds,
-                d.carried_over,
-                d.net_payable,
-                d.lines.len(),
-                d.refund_lines.len(),
-                statement_csv(st, &org.name).trim_start_matches('\u{feff}')
-            ),
-        };
-        if let Err(e) = self.mailer.send(&mail) {
-            tracing::warn!(error = %e, statement = %d.id, "statement e-mail not sent");
-        }
+        // each statement is e-mailed to its seller through the outbox
+        // (`statement.issued`, written with the statement)
+        Ok(self
+            .store
+            .run(&s, viewer.user, &|orders, refunds, carried| {
+                build_statements(orders, refunds, carried)
+            })?)
     }
 
     pub fn settlement(

@@ -75,8 +75,6 @@ pub struct Settleable {
     /// gave back.
     pub refunded: Fen,
     pub commission_returned: Fen,
-    /// The commission rates (basis points) its lines snapshotted.
-    pub commission_bps: Vec<u32>,
 }
 
 /// An after-sales refund paid after its seller order completed (the
@@ -99,7 +97,9 @@ pub struct StatementLine {
     pub freight: Fen,
     /// Net of what refunds before completion gave back.
     pub commission: Fen,
-    /// The rates its lines snapshotted (basis points, distinct).
+    /// The rates its order lines snapshotted (basis points, distinct), read
+    /// with the statement from the order lines (a run does not load them:
+    /// it stays one pass over the seller orders).
     pub commission_bps: Vec<u32>,
     /// Refunded before completion.
     pub refunded: Fen,
@@ -196,7 +196,7 @@ pub fn build_statements(
                         items: r.items,
                         freight: r.freight,
                         commission,
-                        commission_bps: r.commission_bps.clone(),
+                        commission_bps: Vec::new(),
                         refunded: r.refunded,
                         net: r.items + r.freight - commission - r.refunded,
                     }
@@ -263,7 +263,7 @@ mod tests {
                     commission,
                     refunded,
                     commission_returned: crate::after_sales::commission_returned(commission, Fen(*items), Fen::ZERO, refunded),
-                    commission_bps: vec![*bp],
+
                 }
             }).collect();
             let late: Vec<SettleableRefund> = refunds.iter().map(|(s, amount, bp)| SettleableRefund {

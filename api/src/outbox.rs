@@ -1,0 +1,177 @@
+//! The outbox worker every API instance runs: fans new events out to
+//! deliveries, claims due deliveries under a lease and sends them — e-mail
+//! through the mailer, webhooks as signed POSTs — then records the outcome:
+//! delivered, retried later (exponential backoff with jitter) or dead after
+//! `OUTBOX_MAX_ATTEMPTS`. Instances share the work through Postgres (`FOR
+//! UPDATE SKIP LOCKED`, leases), so each delivery is sent by one of them at
+//! a time; receivers deduplicate by event id (at-least-once).
+
+use actix_web::web;
+use chrono::Utc;
+use domain::notifications::{
+    compose_mail, is_public_ip, retry_delay, webhook_body, webhook_target, Channel, Claimed,
+};
+use rand::Rng;
+
+use crate::state::AppState;
+
+/// Deliveries one worker claims per round.
+const CLAIM: i64 = 50;
+/// Events one worker fans out per round.
+const DISPATCH: i64 = 500;
+
+pub fn spawn(state: web::Data<AppState>) {
+    if !state.settings.outbox.enabled {
+        return;
+    }
+    let interval = state.settings.outbox.poll_interval;
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(interval).await;
+            // drain: keep going while rounds find work
+            loop {
+                match round(&state).await {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "outbox round failed");
+                        break;
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// One round: dispatch, claim, send, record. Returns the rows it handled.
+pub async fn round(state: &web::Data<AppState>) -> anyhow::Result<usize> {
+    let s = state.clone();
+    let lease = chrono::Duration::from_std(state.settings.outbox.lease)?;
+    let (dispatched, claimed) = web::block(move || {
+        let now = Utc::now();
+        let dispatched = s.outbox.dispatch(DISPATCH, now)?;
+        let claimed = s.outbox.claim(CLAIM, lease, now)?;
+        Ok::<_, anyhow::Error>((dispatched, claimed))
+    })
+    .await??;
+    let n = claimed.len();
+    let sends = claimed.into_iter().map(|c| {
+        let state = state.clone();
+        async move {
+            let (ok, code, error) = match c.channel {
+                Channel::Email => send_mail(&state, &c).await,
+                Channel::Webhook => send_webhook(&state, &c).await,
+            };
+            record(&state, &c, ok, code, &error).await
+        }
+    });
+    for r in futures_util::future::join_all(sends).await {
+        r?;
+    }
+    Ok(dispatched + n)
+}
+
+async fn send_mail(state: &web::Data<AppState>, c: &Claimed) -> (bool, Option<u16>, String) {
+    let Some(template) = c
+        .template
+        .as_deref()
+        .and_then(infra::mail_templates::template)
+    else {
+        return (false, None, format!("no mail template {:?}", c.template));
+    };
+    let mail = match compose_mail(template, &c.event, &c.recipient) {
+        Ok(m) => m,
+        Err(e) => return (false, None, e.to_string()),
+    };
+    let mailer = state.mailer.clone();
+    match web::block(move || mailer.send(&mail)).await {
+        Ok(Ok(())) => (true, None, String::new()),
+        Ok(Err(e)) => (false, None, e.to_string()),
+        Err(e) => (false, None, e.to_string()),
+    }
+}
+
+/// Refuses targets that resolve to loopback, private or link-local
+/// addresses (unless `WEBHOOK_ALLOW_PRIVATE`); checked again at every send.
+pub async fn check_target(url: &str, allow_private: bool) -> Result<(), String> {
+    let (host, port) = webhook_target(url).map_err(|m| format!("url {m}"))?;
+    if allow_private {
+        return Ok(());
+    }
+    let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
+        .await
+        .map_err(|e| format!("url host does not resolve: {e}"))?
+        .collect();
+    if addrs.is_empty() || addrs.iter().any(|a| !is_public_ip(a.ip())) {
+        return Err("url resolves to a loopback, private or link-local address".into());
+    }
+    Ok(())
+}
+
+async fn send_webhook(state: &web::Data<AppState>, c: &Claimed) -> (bool, Option<u16>, String) {
+    let Some(secret) = c.secret.as_deref() else {
+        return (false, None, "the subscription was deleted".into());
+    };
+    if let Err(e) = check_target(&c.recipient, state.settings.outbox.webhook_allow_private).await {
+        return (false, None, e);
+    }
+    let body = match serde_json::to_vec(&webhook_body(&c.event)) {
+        Ok(b) => b,
+        Err(e) => return (false, None, e.to_string()),
+    };
+    let t = Utc::now().timestamp();
+    let signature = match infra::notifications::webhook_signature(secret, t, &body) {
+        Ok(s) => s,
+        Err(e) => return (false, None, e.to_string()),
+    };
+    let res = state
+        .webhook_http
+        .post(&c.recipient)
+        .header("content-type", "application/json")
+        .header("x-coopmart-event-id", c.event.id.to_string())
+        .header("x-coopmart-event-type", &c.event.event_type)
+        .header("x-coopmart-signature", signature)
+        .body(body)
+        .send()
+        .await;
+    match res {
+        Ok(r) if r.status().is_success() => (true, Some(r.status().as_u16()), String::new()),
+        // redirects are not followed: a 3xx is a failure like any other
+        Ok(r) => (
+            false,
+            Some(r.status().as_u16()),
+            format!("answered {}", r.status()),
+        ),
+        Err(e) => (false, None, e.to_string()),
+    }
+}
+
+async fn record(
+    state: &web::Data<AppState>,
+    c: &Claimed,
+    ok: bool,
+    code: Option<u16>,
+    error: &str,
+) -> anyhow::Result<()> {
+    let s = state.clone();
+    let (id, attempts) = (c.id, c.attempts + 1);
+    let error = error.to_owned();
+    let cfg = state.settings.outbox.clone();
+    let jitter: f64 = rand::thread_rng().gen_range(0.0..=1.0);
+    web::block(move || {
+        let now = Utc::now();
+        if ok {
+            return s.outbox.delivered(id, code, now);
+        }
+        tracing::info!(delivery = %id, attempts, error = %error, "outbox delivery failed");
+        let retry_at = match (attempts < cfg.max_attempts)
+            .then(|| retry_delay(attempts, cfg.retry_base, cfg.retry_max, jitter))
+        {
+            Some(d) => Some(now + chrono::Duration::from_std(d)?),
+            None => None,
+        };
+        s.outbox.failed(id, code, &error, retry_at, now)
+    })
+    .await??;
+    Ok(())
+}

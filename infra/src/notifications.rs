@@ -1,0 +1,390 @@
+//! The transactional outbox in Postgres: events are written by triggers in
+//! the transaction of their cause (migration `outbox`); here they are fanned
+//! out to deliveries and the deliveries claimed, leased and settled. Every
+//! step takes its rows with `FOR UPDATE SKIP LOCKED`, so any number of API
+//! instances share the work without delivering a row twice at once.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::result::Error as DieselError;
+use diesel::sql_types::{
+    Array, BigInt, Bool, Int4, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid,
+};
+use domain::notifications::*;
+use domain::orders::Unknown;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use uuid::Uuid;
+
+use crate::db::{bad, get_conn, PgPool};
+
+pub struct PgOutbox {
+    pub pool: PgPool,
+}
+
+#[derive(QueryableByName)]
+struct EventRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = BigInt)]
+    seq: i64,
+    #[diesel(sql_type = Text)]
+    r#type: String,
+    #[diesel(sql_type = Int4)]
+    version: i32,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    partner_id: Option<Uuid>,
+    #[diesel(sql_type = Bool)]
+    public: bool,
+    #[diesel(sql_type = Jsonb)]
+    payload: serde_json::Value,
+    #[diesel(sql_type = Timestamptz)]
+    created_at: DateTime<Utc>,
+}
+
+impl From<EventRow> for Event {
+    fn from(r: EventRow) -> Self {
+        Event {
+            id: r.id,
+            seq: r.seq,
+            event_type: r.r#type,
+            version: r.version,
+            partner_id: r.partner_id,
+            public: r.public,
+            payload: r.payload,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(QueryableByName)]
+struct Address {
+    #[diesel(sql_type = Text)]
+    address: String,
+}
+
+#[derive(QueryableByName)]
+struct Hook {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    partner_id: Uuid,
+    #[diesel(sql_type = Text)]
+    url: String,
+}
+
+/// A uuid field of the payload, if present.
+fn payload_id(e: &Event, key: &str) -> Option<Uuid> {
+    e.payload
+        .get(key)
+        .and_then(|v| v.as_str())
+        .and_then(|s| s.parse().ok())
+}
+
+/// The e-mail addresses a recipient rule names for an event.
+fn addresses(conn: &mut PgConnection, e: &Event, who: Recipient) -> QueryResult<Vec<String>> {
+    let (sql, id) = match who {
+        Recipient::Buyer => (
+            "SELECT email AS address FROM users WHERE id = $1 AND email IS NOT NULL",
+            payload_id(e, "buyer_user_id"),
+        ),
+        Recipient::SellersOfOrder => (
+            "SELECT DISTINCT o.contact_email AS address FROM seller_orders so \
+             JOIN organizations o ON o.id = so.seller_id WHERE so.order_id = $1",
+            payload_id(e, "order_id"),
+        ),
+        Recipient::Seller => (
+            "SELECT contact_email AS address FROM organizations WHERE id = $1",
+            payload_id(e, "seller_id"),
+        ),
+        Recipient::Applicant => match payload_id(e, "applicant_user_id") {
+            Some(u) => (
+                "SELECT email AS address FROM users WHERE id = $1 AND email IS NOT NULL",
+                Some(u),
+            ),
+            None => (
+                "SELECT contact_email AS address FROM organizations WHERE id = $1",
+                payload_id(e, "applicant_organization_id"),
+            ),
+        },
+    };
+    let Some(id) = id else {
+        return Ok(Vec::new());
+    };
+    Ok(diesel::sql_query(sql)
+        .bind::<SqlUuid, _>(id)
+        .load::<Address>(conn)?
+        .into_iter()
+        .map(|a| a.address)
+        .collect())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn insert_delivery(
+    conn: &mut PgConnection,
+    event: Uuid,
+    channel: Channel,
+    webhook: Option<Uuid>,
+    partner: Option<Uuid>,
+    recipient: &str,
+    template: Option<&str>,
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "INSERT INTO outbox_deliveries (id, event_id, channel, webhook_id, partner_id, recipient, \
+         template, status, next_attempt_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8)",
+    )
+    .bind::<SqlUuid, _>(Uuid::now_v7())
+    .bind::<SqlUuid, _>(event)
+    .bind::<Text, _>(channel.as_str())
+    .bind::<Nullable<SqlUuid>, _>(webhook)
+    .bind::<Nullable<SqlUuid>, _>(partner)
+    .bind::<Text, _>(recipient)
+    .bind::<Nullable<Text>, _>(template)
+    .bind::<Timestamptz, _>(now)
+    .execute(conn)
+}
+
+#[derive(QueryableByName)]
+struct ClaimRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    event_id: Uuid,
+    #[diesel(sql_type = Text)]
+    channel: String,
+    #[diesel(sql_type = Text)]
+    recipient: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    template: Option<String>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    webhook_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<Text>)]
+    secret: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    url: Option<String>,
+    #[diesel(sql_type = Int4)]
+    attempts: i32,
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+impl OutboxStore for PgOutbox {
+    fn dispatch(&self, limit: i64, now: DateTime<Utc>) -> Result<usize, Unknown> {
+        let mut conn = get_conn(&self.pool)?;
+        Ok(conn.transaction::<_, DieselError, _>(|conn| {
+            let events: Vec<Event> = diesel::sql_query(
+                "SELECT id, seq, type, version, partner_id, public, payload, created_at \
+                 FROM outbox_events WHERE dispatched_at IS NULL ORDER BY seq LIMIT $1 \
+                 FOR UPDATE SKIP LOCKED",
+            )
+            .bind::<BigInt, _>(limit)
+            .load::<EventRow>(conn)?
+            .into_iter()
+            .map(Event::from)
+            .collect();
+            for e in &events {
+                for (template, who) in mails_for(&e.event_type) {
+                    for address in addresses(conn, e, *who)? {
+                        insert_delivery(
+                            conn,
+                            e.id,
+                            Channel::Email,
+                            None,
+                            None,
+                            &address,
+                            Some(template),
+                            now,
+                        )?;
+                    }
+                }
+                if partner_may_subscribe(&e.event_type) && (e.public || e.partner_id.is_some()) {
+                    let hooks: Vec<Hook> = diesel::sql_query(
+                        "SELECT id, partner_id, url FROM webhooks \
+                         WHERE $1 = ANY (event_types) AND ($2 OR partner_id = $3)",
+                    )
+                    .bind::<Text, _>(&e.event_type)
+                    .bind::<Bool, _>(e.public)
+                    .bind::<Nullable<SqlUuid>, _>(e.partner_id)
+                    .load(conn)?;
+                    for h in hooks {
+                        insert_delivery(
+                            conn,
+                            e.id,
+                            Channel::Webhook,
+                            Some(h.id),
+                            Some(h.partner_id),
+                            &h.url,
+                            None,
+                            now,
+                        )?;
+                    }
+                }
+            }
+            let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
+            diesel::sql_query("UPDATE outbox_events SET dispatched_at = $2 WHERE id = ANY ($1)")
+                .bind::<Array<SqlUuid>, _>(&ids)
+                .bind::<Timestamptz, _>(now)
+                .execute(conn)?;
+            Ok(events.len())
+        })?)
+    }
+
+    fn claim(
+        &self,
+        limit: i64,
+        lease: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Claimed>, Unknown> {
+        let mut conn = get_conn(&self.pool)?;
+        let rows: Vec<ClaimRow> = diesel::sql_query(
+            "WITH due AS (
+                 SELECT id FROM outbox_deliveries
+                 WHERE status = 'pending' AND next_attempt_at <= $1
+                   AND (lease_until IS NULL OR lease_until < $1)
+                 ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+             UPDATE outbox_deliveries d SET lease_until = $3
+             FROM due WHERE d.id = due.id
+             RETURNING d.id, d.event_id, d.channel, d.recipient, d.template, d.webhook_id,
+                 (SELECT secret FROM webhooks w WHERE w.id = d.webhook_id) AS secret,
+                 (SELECT url FROM webhooks w WHERE w.id = d.webhook_id) AS url,
+                 d.attempts",
+        )
+        .bind::<Timestamptz, _>(now)
+        .bind::<BigInt, _>(limit)
+        .bind::<Timestamptz, _>(now + lease)
+        .load(&mut conn)?;
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.event_id).collect();
+        let events: Vec<Event> = diesel::sql_query(
+            "SELECT id, seq, type, version, partner_id, public, payload, created_at \
+             FROM outbox_events WHERE id = ANY ($1)",
+        )
+        .bind::<Array<SqlUuid>, _>(&ids)
+        .load::<EventRow>(&mut conn)?
+        .into_iter()
+        .map(Event::from)
+        .collect();
+        rows.into_iter()
+            .map(|r| {
+                let event = events
+                    .iter()
+                    .find(|e| e.id == r.event_id)
+                    .cloned()
+                    .ok_or_else(|| bad("a delivery of a missing event"))?;
+                Ok(Claimed {
+                    id: r.id,
+                    channel: r.channel.parse().map_err(bad)?,
+                    // a webhook is sent to its current URL
+                    recipient: r.url.unwrap_or(r.recipient),
+                    template: r.template,
+                    secret: r.secret,
+                    webhook_id: r.webhook_id,
+                    attempts: u32::try_from(r.attempts).map_err(bad)?,
+                    event,
+                })
+            })
+            .collect::<QueryResult<_>>()
+            .map_err(Into::into)
+    }
+
+    fn delivered(
+        &self,
+        id: Uuid,
+        status_code: Option<u16>,
+        now: DateTime<Utc>,
+    ) -> Result<(), Unknown> {
+        let mut conn = get_conn(&self.pool)?;
+        diesel::sql_query(
+            "UPDATE outbox_deliveries SET status = 'delivered', attempts = attempts + 1, \
+             delivered_at = $2, last_status_code = $3, last_error = NULL, lease_until = NULL \
+             WHERE id = $1 AND status = 'pending'",
+        )
+        .bind::<SqlUuid, _>(id)
+        .bind::<Timestamptz, _>(now)
+        .bind::<Nullable<Int4>, _>(status_code.map(i32::from))
+        .execute(&mut conn)?;
+        Ok(())
+    }
+
+    fn failed(
+        &self,
+        id: Uuid,
+        status_code: Option<u16>,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+        _now: DateTime<Utc>,
+    ) -> Result<(), Unknown> {
+        let mut conn = get_conn(&self.pool)?;
+        let error: String = error.chars().take(500).collect();
+        diesel::sql_query(
+            "UPDATE outbox_deliveries SET attempts = attempts + 1, last_status_code = $2, \
+             last_error = $3, lease_until = NULL, \
+             status = CASE WHEN $4::timestamptz IS NULL THEN 'dead' ELSE 'pending' END, \
+             next_attempt_at = coalesce($4, next_attempt_at) \
+             WHERE id = $1 AND status = 'pending'",
+        )
+        .bind::<SqlUuid, _>(id)
+        .bind::<Nullable<Int4>, _>(status_code.map(i32::from))
+        .bind::<Text, _>(error)
+        .bind::<Nullable<Timestamptz>, _>(retry_at)
+        .execute(&mut conn)?;
+        Ok(())
+    }
+
+    fn backlog(&self, now: DateTime<Utc>) -> Result<Backlog, Unknown> {
+        let mut conn = get_conn(&self.pool)?;
+        let count = |conn: &mut PgConnection, sql: &str| -> QueryResult<i64> {
+            Ok(diesel::sql_query(sql)
+                .load::<Count>(conn)?
+                .first()
+                .map_or(0, |c| c.n))
+        };
+        let undispatched = count(
+            &mut conn,
+            "SELECT count(*) AS n FROM outbox_events WHERE dispatched_at IS NULL",
+        )?;
+        let pending = count(
+            &mut conn,
+            "SELECT count(*) AS n FROM outbox_deliveries WHERE status = 'pending'",
+        )?;
+        let dead = count(
+            &mut conn,
+            "SELECT count(*) AS n FROM outbox_deliveries WHERE status = 'dead'",
+        )?;
+        let oldest: i64 = diesel::sql_query(
+            "SELECT coalesce(extract(epoch FROM $1 - least(
+                 (SELECT min(created_at) FROM outbox_events WHERE dispatched_at IS NULL),
+                 (SELECT min(created_at) FROM outbox_deliveries WHERE status = 'pending'))),
+               0)::bigint AS n",
+        )
+        .bind::<Timestamptz, _>(now)
+        .load::<Count>(&mut conn)?
+        .first()
+        .map_or(0, |c| c.n);
+        Ok(Backlog {
+            undispatched_events: undispatched,
+            pending_deliveries: pending,
+            dead_deliveries: dead,
+            oldest_pending_secs: oldest.max(0),
+        })
+    }
+}
+
+/// `X-Coopmart-Signature` of a webhook delivery: `t=<unix>,v1=<hex
+/// hmac-sha256(secret, "<t>.<body>")>`.
+pub fn webhook_signature(secret: &str, timestamp: i64, body: &[u8]) -> Result<String, Unknown> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
+        .map_err(|e| anyhow::anyhow!("webhook secret: {e}"))?;
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    Ok(format!(
+        "t={timestamp},v1={}",
+        hex::encode(mac.finalize().into_bytes())
+    ))
+}

@@ -1,0 +1,16 @@
+DROP TABLE outbox_deliveries;
+DROP TABLE webhooks;
+DROP TRIGGER statements_outbox ON statements;
+DROP FUNCTION outbox_statement();
+DROP TRIGGER membership_applications_outbox ON membership_applications;
+DROP FUNCTION outbox_membership();
+DROP TRIGGER listings_outbox ON listings;
+DROP FUNCTION outbox_listing();
+DROP TRIGGER group_buy_outcomes_outbox ON group_buy_outcomes;
+DROP FUNCTION outbox_group_buy();
+DROP TRIGGER refund_requests_outbox ON refund_requests;
+DROP FUNCTION outbox_refund_request();
+DROP TRIGGER order_events_outbox ON order_events;
+DROP FUNCTION outbox_order_event();
+DROP FUNCTION outbox_emit(text, uuid, boolean, jsonb);
+DROP TABLE outbox_events;
