@@ -161,6 +161,9 @@ pub fn build_state(settings: Settings, addr: SocketAddr) -> anyhow::Result<AppSt
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
     let outbox = Arc::new(infra::notifications::PgOutbox { pool: pool.clone() });
+    let webhooks = domain::notifications::WebhookService {
+        store: Arc::new(infra::webhooks::PgWebhooks { pool: pool.clone() }),
+    };
     let use_sandbox = settings.orders.payment_provider == "sandbox";
     let rate_limiter = RateLimiter::new(cache.clone(), settings.rate_limit.window);
     Ok(AppState {
@@ -184,6 +187,7 @@ pub fn build_state(settings: Settings, addr: SocketAddr) -> anyhow::Result<AppSt
         http,
         rate_limiter,
         outbox,
+        webhooks,
         webhook_http,
     })
 }

@@ -43,6 +43,7 @@ pub struct AppState {
     pub rate_limiter: RateLimiter,
     /// The notification outbox (events, deliveries).
     pub outbox: Arc<dyn domain::notifications::OutboxStore>,
+    pub webhooks: domain::notifications::WebhookService,
     /// Webhook deliveries: no redirects followed, `WEBHOOK_TIMEOUT_MS`.
     pub webhook_http: reqwest::Client,
 }

@@ -19,3 +19,4 @@ pub mod payments;
 pub mod rate_limit;
 pub mod schema;
 pub mod settlement;
+pub mod webhooks;

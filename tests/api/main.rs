@@ -11,5 +11,6 @@ mod faults;
 mod foundation;
 mod identity;
 mod ledger;
+mod notifications;
 mod orders;
 mod settlement;

@@ -7,6 +7,7 @@
 pub mod logs;
 pub mod pg;
 pub mod smtp;
+pub mod webhook_sink;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -186,6 +187,23 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut HashMap<String, String>)) ->
         redis_prefix,
         server,
         db,
+    }
+}
+
+impl TestApp {
+    /// Another API instance (its own pools and background workers) on this
+    /// app's database, Redis prefix and SMTP sink; `tweak` adjusts its
+    /// settings. Returns its address; it runs until the test ends.
+    pub async fn another_instance(
+        &self,
+        tweak: impl FnOnce(&mut HashMap<String, String>),
+    ) -> std::net::SocketAddr {
+        let mut env = test_env(&self.db, &self.smtp, &self.redis_prefix);
+        tweak(&mut env);
+        let settings = Settings::from_lookup(&|k| env.get(k).cloned()).expect("test settings");
+        let app = api::startup::build(settings).expect("build app");
+        tokio::spawn(app.server);
+        app.addr
     }
 }
 

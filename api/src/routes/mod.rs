@@ -13,6 +13,7 @@ pub mod orders;
 pub mod organizations;
 pub mod partners;
 pub mod settlement;
+pub mod webhooks;
 
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -31,6 +32,13 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(partners::get_partner)
             .service(partners::rotate_secret)
             .service(partners::update_partner)
+            .service(webhooks::create_webhook)
+            .service(webhooks::list_webhooks)
+            .service(webhooks::update_webhook)
+            .service(webhooks::delete_webhook)
+            .service(webhooks::rotate_webhook_secret)
+            .service(webhooks::list_webhook_deliveries)
+            .service(webhooks::redeliver)
             .service(audit::list_audit)
             .service(organizations::create_organization)
             .service(organizations::list_organizations)

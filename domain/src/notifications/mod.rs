@@ -7,9 +7,11 @@
 
 mod ports;
 mod rules;
+mod webhooks;
 
 pub use ports::*;
 pub use rules::*;
+pub use webhooks::*;
 
 #[cfg(test)]
 mod tests;
