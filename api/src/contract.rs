@@ -131,3 +131,27 @@ pub fn photo_urls() -> utoipa::openapi::schema::Array {
         .max_items(Some(MAX_PHOTOS))
         .build()
 }
+
+/// The event types a partner may subscribe to:
+/// `domain::notifications::check_subscription`.
+pub fn webhook_event_types() -> utoipa::openapi::schema::Array {
+    use domain::notifications::{EVENT_TYPES, MAX_EVENT_TYPES};
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(
+                    EVENT_TYPES
+                        .iter()
+                        .filter(|(_, partners)| *partners)
+                        .map(|(t, _)| *t),
+                )),
+        )
+        .min_items(Some(1))
+        .max_items(Some(MAX_EVENT_TYPES))
+        .examples(Some(serde_json::json!([
+            "order.paid",
+            "seller_order.shipped"
+        ])))
+        .build()
+}

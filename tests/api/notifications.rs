@@ -449,3 +449,79 @@ async fn webhooks_may_not_target_private_addresses() {
         .await
         .assert_problem(404, "not_found");
 }
+
+#[tokio::test]
+async fn membership_and_after_sales_decisions_are_mailed_to_the_applicant_and_the_buyer() {
+    let app = spawn_app().await;
+    let admin = app.user_token("md-admin@example.com").await;
+    let coop = app.create_org(&admin, "farmer_coop", None).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, application) = app
+        .apply_as_new_user(&coop, "md-farmer@example.com", true)
+        .await;
+    let r = app.approve(&admin, &coop, &application).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let mail = app
+        .smtp
+        .wait_for_text(
+            "md-farmer@example.com",
+            &application,
+            Duration::from_secs(10),
+        )
+        .await
+        .expect("membership decision mail");
+    assert!(mail.text().contains("已通过"), "{}", mail.text());
+    assert!(mail.text().contains("approved"), "{}", mail.text());
+
+    // a rejected after-sales request is mailed to the buyer with the reason
+    let l = app.listing(&admin, &coop, json!({"tier_prices": []})).await;
+    let buyer = app.user_token("md-buyer@example.com").await;
+    let o = app
+        .place_order(
+            &buyer,
+            "md-1",
+            &json!({"items": order_lines(&[(l["id"].as_str().unwrap(), 1)]), "delivery": home()}),
+        )
+        .await
+        .json();
+    app.pay(&buyer, o["id"].as_str().unwrap()).await;
+    let so = o["seller_orders"][0]["id"].as_str().unwrap();
+    for (step, body) in [
+        ("accept", json!({})),
+        ("ship", json!({"carrier": "邮政", "tracking_no": "EMS1"})),
+        ("deliver", json!({})),
+    ] {
+        let r = app
+            .post_auth(&format!("/api/v1/seller-orders/{so}/{step}"), &admin, &body)
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    let r = app
+        .post_auth(
+            &format!("/api/v1/seller-orders/{so}/refund-requests"),
+            &buyer,
+            &json!({"amount_fen": 1000, "reason": "瓜裂了"}),
+        )
+        .await;
+    let rid = r.json()["id"].as_str().unwrap().to_owned();
+    app.post_auth(
+        &format!("/api/v1/refund-requests/{rid}/reject"),
+        &admin,
+        &json!({"reason": "<b>照片</b>看不出问题"}),
+    )
+    .await;
+    let mail = app
+        .smtp
+        .wait_for_text("md-buyer@example.com", "未通过", Duration::from_secs(10))
+        .await
+        .expect("after-sales decision mail");
+    let text = mail.text();
+    assert!(text.contains(o["number"].as_str().unwrap()), "{text}");
+    assert!(text.contains("10.00"), "{text}");
+    assert!(
+        text.contains("&lt;b&gt;照片"),
+        "escaped in the HTML part: {text}"
+    );
+}

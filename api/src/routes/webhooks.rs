@@ -55,7 +55,7 @@ pub struct WebhookRequest {
     )]
     pub url: String,
     /// Event types (see docs/webhooks.md).
-    #[schema(example = json!(["order.paid", "seller_order.shipped"]), min_items = 1, max_items = 30)]
+    #[schema(schema_with = contract::webhook_event_types)]
     pub event_types: Vec<String>,
 }
 
@@ -63,7 +63,7 @@ pub struct WebhookRequest {
 pub struct WebhookPatch {
     #[schema(max_length = 500, pattern = r"^https?://[^\s@/]+(/\S*)?$")]
     pub url: Option<String>,
-    #[schema(min_items = 1, max_items = 30)]
+    #[schema(schema_with = contract::webhook_event_types, required = false)]
     pub event_types: Option<Vec<String>>,
 }
 
@@ -121,8 +121,10 @@ pub async fn create_webhook(
     body: Json<WebhookRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
-    check_url(&state, &b.url).await?;
     let partner = PartnerId(id.into_inner());
+    let (s, who) = (state.clone(), caller.0.principal.clone());
+    blocking(move || s.webhooks.guard(&who, partner)).await?;
+    check_url(&state, &b.url).await?;
     let (w, secret) = blocking(move || {
         state.webhooks.create(
             &caller.0.principal,
@@ -173,6 +175,8 @@ pub async fn update_webhook(
 ) -> Result<HttpResponse, ApiError> {
     let (partner, hook) = path.into_inner();
     let b = body.into_inner();
+    let (s, who) = (state.clone(), caller.0.principal.clone());
+    blocking(move || s.webhooks.guard(&who, PartnerId(partner))).await?;
     if let Some(u) = &b.url {
         check_url(&state, u).await?;
     }

@@ -168,7 +168,9 @@ pub fn check_subscription(
 }
 
 impl WebhookService {
-    fn guard(&self, who: &Principal, partner: PartnerId) -> Result<(), WebhookError> {
+    /// Whether `who` may manage `partner`'s webhooks (404 otherwise): asked
+    /// before anything about a request's content is looked at.
+    pub fn guard(&self, who: &Principal, partner: PartnerId) -> Result<(), WebhookError> {
         if may_manage(who, partner) && self.store.partner_exists(partner)? {
             Ok(())
         } else {
