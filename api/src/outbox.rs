@@ -16,7 +16,7 @@ use rand::Rng;
 use crate::state::AppState;
 
 /// Deliveries one worker claims per round.
-const CLAIM: i64 = 50;
+const CLAIM: i64 = 200;
 /// Events one worker fans out per round.
 const DISPATCH: i64 = 500;
 
@@ -28,11 +28,13 @@ pub fn spawn(state: web::Data<AppState>) {
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(interval).await;
-            // drain: keep going while rounds find work
+            // a full round means more is waiting: go again at once; otherwise
+            // wait, so that under load each round takes a batch (few large
+            // transactions rather than many small ones)
             loop {
                 match round(&state).await {
-                    Ok(0) => break,
-                    Ok(_) => {}
+                    Ok(full) if full => {}
+                    Ok(_) => break,
                     Err(e) => {
                         tracing::warn!(error = %e, "outbox round failed");
                         break;
@@ -43,8 +45,9 @@ pub fn spawn(state: web::Data<AppState>) {
     });
 }
 
-/// One round: dispatch, claim, send, record. Returns the rows it handled.
-pub async fn round(state: &web::Data<AppState>) -> anyhow::Result<usize> {
+/// One round: dispatch, claim, send, record. Returns whether it was full
+/// (more may be waiting).
+pub async fn round(state: &web::Data<AppState>) -> anyhow::Result<bool> {
     let s = state.clone();
     let lease = chrono::Duration::from_std(state.settings.outbox.lease)?;
     let (dispatched, claimed) = web::block(move || {
@@ -62,13 +65,24 @@ pub async fn round(state: &web::Data<AppState>) -> anyhow::Result<usize> {
                 Channel::Email => send_mail(&state, &c).await,
                 Channel::Webhook => send_webhook(&state, &c).await,
             };
-            record(&state, &c, ok, code, &error).await
+            (c, ok, code, error)
         }
     });
-    for r in futures_util::future::join_all(sends).await {
-        r?;
+    let results = futures_util::future::join_all(sends).await;
+    // the sent ones in one write; each failure with its own retry time
+    let done: Vec<(uuid::Uuid, Option<u16>)> = results
+        .iter()
+        .filter(|(_, ok, _, _)| *ok)
+        .map(|(c, _, code, _)| (c.id, *code))
+        .collect();
+    let s = state.clone();
+    web::block(move || s.outbox.delivered(&done, Utc::now())).await??;
+    for (c, ok, code, error) in &results {
+        if !ok {
+            record_failure(state, c, *code, error).await?;
+        }
     }
-    Ok(dispatched + n)
+    Ok(dispatched == usize::try_from(DISPATCH)? || n == usize::try_from(CLAIM)?)
 }
 
 async fn send_mail(state: &web::Data<AppState>, c: &Claimed) -> (bool, Option<u16>, String) {
@@ -146,10 +160,9 @@ async fn send_webhook(state: &web::Data<AppState>, c: &Claimed) -> (bool, Option
     }
 }
 
-async fn record(
+async fn record_failure(
     state: &web::Data<AppState>,
     c: &Claimed,
-    ok: bool,
     code: Option<u16>,
     error: &str,
 ) -> anyhow::Result<()> {
@@ -160,9 +173,6 @@ async fn record(
     let jitter: f64 = rand::thread_rng().gen_range(0.0..=1.0);
     web::block(move || {
         let now = Utc::now();
-        if ok {
-            return s.outbox.delivered(id, code, now);
-        }
         tracing::info!(delivery = %id, attempts, error = %error, "outbox delivery failed");
         let retry_at = match (attempts < cfg.max_attempts)
             .then(|| retry_delay(attempts, cfg.retry_base, cfg.retry_max, jitter))

@@ -20,10 +20,10 @@ awk -v o="$(cat .dev/bench-order_create.rps)" -v p="$pgb_tps" \
 
 # the outbox kept up? the backlog right after the run, then how long it
 # takes the worker to drain it
-backlog=$(psql_bench -c "SELECT count(*) FROM outbox_events WHERE dispatched_at IS NULL")
+backlog=$(psql_bench -c "SELECT count(*) FROM outbox_events e, outbox_cursor c WHERE (e.txid, e.seq) > (c.txid, c.seq)")
 events=$(( $(psql_bench -c "SELECT count(*) FROM outbox_events") - events_before ))
 start=$(date +%s.%N)
-while [ "$(psql_bench -c "SELECT count(*) FROM outbox_events WHERE dispatched_at IS NULL")" != 0 ]; do
+while [ "$(psql_bench -c "SELECT count(*) FROM outbox_events e, outbox_cursor c WHERE (e.txid, e.seq) > (c.txid, c.seq)")" != 0 ]; do
   sleep 0.1
   if awk -v s="$start" -v n="$(date +%s.%N)" 'BEGIN { exit !(n - s > 120) }'; then break; fi
 done

@@ -27,3 +27,23 @@ paid=$(psql_bench -c "SELECT count(*) FROM payments WHERE status = 'succeeded'")
 awk -v o="$(cat .dev/bench-payment_apply.rps)" -v p="$pgb_tps" -v n="$paid" \
   'BEGIN { printf "  payments applied / pgbench tpcb-like = %.2f  (%s payments succeeded)\n", o / p, n }'
 echo "  ledger: $(psql_bench -c "SELECT count(*) FROM journal_entries WHERE source_kind = 'payment'") payment entries, provider clearing $(psql_bench -c "SELECT coalesce(sum(balance_fen), 0) FROM ledger_accounts WHERE type = 'provider_clearing'") fen"
+
+# the outbox kept up? every payment writes order.paid, which mails the buyer
+# and the seller: the backlog (events not fanned out, mails not sent) right
+# after the run, and how long the worker takes to drain it
+outbox_backlog() {
+  psql_bench -c "SELECT (SELECT count(*) FROM outbox_events e, outbox_cursor c WHERE (e.txid, e.seq) > (c.txid, c.seq))
+                      + (SELECT count(*) FROM outbox_deliveries WHERE status = 'pending')"
+}
+events=$(psql_bench -c "SELECT count(*) FROM outbox_events WHERE type = 'order.paid'")
+backlog=$(outbox_backlog)
+start=$(date +%s.%N)
+while [ "$(outbox_backlog)" != 0 ]; do
+  sleep 0.2
+  if awk -v s="$start" -v n="$(date +%s.%N)" 'BEGIN { exit !(n - s > 300) }'; then break; fi
+done
+drained=$(awk -v s="$start" -v n="$(date +%s.%N)" 'BEGIN { printf "%.1f", n - s }')
+mails=$(psql_bench -c "SELECT count(*) FROM outbox_deliveries")
+sent=$(psql_bench -c "SELECT count(*) FROM outbox_deliveries WHERE status = 'delivered'")
+awk -v e="$events" -v m="$mails" -v s="$sent" -v b="$backlog" -v d="$drained" -v t="$DURATION" \
+  'BEGIN { printf "  outbox: %d order.paid events, %d mails (%d sent); backlog at the end of the run %d, drained %.1f s later: %.0f mails/s\n", e, m, s, b, d, s / (t + d) }'

@@ -1,8 +1,14 @@
 //! The transactional outbox in Postgres: events are written by triggers in
 //! the transaction of their cause (migration `outbox`); here they are fanned
-//! out to deliveries and the deliveries claimed, leased and settled. Every
-//! step takes its rows with `FOR UPDATE SKIP LOCKED`, so any number of API
-//! instances share the work without delivering a row twice at once.
+//! out to deliveries and the deliveries claimed, leased and settled.
+//!
+//! Fan-out follows a cursor over `(txid, seq)` instead of marking each
+//! event (an UPDATE per event cost order creation 8 % of its throughput):
+//! only events of transactions older than every running one are taken, so
+//! an event that commits later always lies beyond the cursor. One instance
+//! at a time holds the cursor (`SKIP LOCKED`); deliveries are claimed with
+//! `FOR UPDATE SKIP LOCKED` and leases, so any number of instances share the
+//! sending without sending a row twice at once.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -23,9 +29,19 @@ pub struct PgOutbox {
 }
 
 #[derive(QueryableByName)]
+struct CursorRow {
+    #[diesel(sql_type = BigInt)]
+    txid: i64,
+    #[diesel(sql_type = BigInt)]
+    seq: i64,
+}
+
+#[derive(QueryableByName)]
 struct EventRow {
     #[diesel(sql_type = SqlUuid)]
     id: Uuid,
+    #[diesel(sql_type = BigInt)]
+    txid: i64,
     #[diesel(sql_type = BigInt)]
     seq: i64,
     #[diesel(sql_type = Text)]
@@ -119,31 +135,60 @@ fn addresses(conn: &mut PgConnection, e: &Event, who: Recipient) -> QueryResult<
         .collect())
 }
 
-#[allow(clippy::too_many_arguments)]
-fn insert_delivery(
-    conn: &mut PgConnection,
-    event: Uuid,
-    channel: Channel,
-    webhook: Option<Uuid>,
-    partner: Option<Uuid>,
-    recipient: &str,
-    template: Option<&str>,
-    now: DateTime<Utc>,
-) -> QueryResult<usize> {
-    diesel::sql_query(
-        "INSERT INTO outbox_deliveries (id, event_id, channel, webhook_id, partner_id, recipient, \
-         template, status, next_attempt_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8)",
-    )
-    .bind::<SqlUuid, _>(Uuid::now_v7())
-    .bind::<SqlUuid, _>(event)
-    .bind::<Text, _>(channel.as_str())
-    .bind::<Nullable<SqlUuid>, _>(webhook)
-    .bind::<Nullable<SqlUuid>, _>(partner)
-    .bind::<Text, _>(recipient)
-    .bind::<Nullable<Text>, _>(template)
-    .bind::<Timestamptz, _>(now)
-    .execute(conn)
+/// Deliveries a fan-out writes, inserted in one statement.
+#[derive(Default)]
+struct NewDeliveries {
+    ids: Vec<Uuid>,
+    events: Vec<Uuid>,
+    channels: Vec<&'static str>,
+    webhooks: Vec<Option<Uuid>>,
+    partners: Vec<Option<Uuid>>,
+    recipients: Vec<String>,
+    templates: Vec<Option<&'static str>>,
+}
+
+impl NewDeliveries {
+    fn push(
+        &mut self,
+        event: Uuid,
+        channel: Channel,
+        webhook: Option<Uuid>,
+        partner: Option<Uuid>,
+        recipient: String,
+        template: Option<&'static str>,
+    ) {
+        self.ids.push(Uuid::now_v7());
+        self.events.push(event);
+        self.channels.push(channel.as_str());
+        self.webhooks.push(webhook);
+        self.partners.push(partner);
+        self.recipients.push(recipient);
+        self.templates.push(template);
+    }
+
+    fn insert(&self, conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<usize> {
+        if self.ids.is_empty() {
+            return Ok(0);
+        }
+        diesel::sql_query(
+            "INSERT INTO outbox_deliveries (id, event_id, channel, webhook_id, partner_id, \
+             recipient, template, status, next_attempt_at, created_at) \
+             SELECT d.id, d.event_id, d.channel, d.webhook_id, d.partner_id, d.recipient, \
+                    d.template, 'pending', $8, $8 \
+             FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::uuid[], \
+                         $6::text[], $7::text[]) \
+                  AS d(id, event_id, channel, webhook_id, partner_id, recipient, template)",
+        )
+        .bind::<Array<SqlUuid>, _>(&self.ids)
+        .bind::<Array<SqlUuid>, _>(&self.events)
+        .bind::<Array<Text>, _>(&self.channels)
+        .bind::<Array<Nullable<SqlUuid>>, _>(&self.webhooks)
+        .bind::<Array<Nullable<SqlUuid>>, _>(&self.partners)
+        .bind::<Array<Text>, _>(&self.recipients)
+        .bind::<Array<Nullable<Text>>, _>(&self.templates)
+        .bind::<Timestamptz, _>(now)
+        .execute(conn)
+    }
 }
 
 #[derive(QueryableByName)]
@@ -178,29 +223,39 @@ impl OutboxStore for PgOutbox {
     fn dispatch(&self, limit: i64, now: DateTime<Utc>) -> Result<usize, Unknown> {
         let mut conn = get_conn(&self.pool)?;
         Ok(conn.transaction::<_, DieselError, _>(|conn| {
-            let events: Vec<Event> = diesel::sql_query(
-                "SELECT id, seq, type, version, partner_id, public, payload, created_at \
-                 FROM outbox_events WHERE dispatched_at IS NULL ORDER BY seq LIMIT $1 \
-                 FOR UPDATE SKIP LOCKED",
+            // one dispatcher at a time; the others find the cursor taken
+            let cursor: Option<CursorRow> =
+                diesel::sql_query("SELECT txid, seq FROM outbox_cursor FOR UPDATE SKIP LOCKED")
+                    .get_result(conn)
+                    .optional()?;
+            let Some(cursor) = cursor else {
+                return Ok(0);
+            };
+            // every transaction below the horizon has ended: its events are
+            // all visible now, and no event can appear below it later
+            let events: Vec<EventRow> = diesel::sql_query(
+                "SELECT id, txid, seq, type, version, partner_id, public, payload, created_at \
+                 FROM outbox_events \
+                 WHERE (txid, seq) > ($1, $2) \
+                   AND txid < txid_snapshot_xmin(txid_current_snapshot()) \
+                 ORDER BY txid, seq LIMIT $3",
             )
+            .bind::<BigInt, _>(cursor.txid)
+            .bind::<BigInt, _>(cursor.seq)
             .bind::<BigInt, _>(limit)
-            .load::<EventRow>(conn)?
-            .into_iter()
-            .map(Event::from)
-            .collect();
+            .load(conn)?;
+            if let Some(last) = events.last() {
+                diesel::sql_query("UPDATE outbox_cursor SET txid = $1, seq = $2")
+                    .bind::<BigInt, _>(last.txid)
+                    .bind::<BigInt, _>(last.seq)
+                    .execute(conn)?;
+            }
+            let events: Vec<Event> = events.into_iter().map(Event::from).collect();
+            let mut out = NewDeliveries::default();
             for e in &events {
                 for (template, who) in mails_for(&e.event_type) {
                     for address in addresses(conn, e, *who)? {
-                        insert_delivery(
-                            conn,
-                            e.id,
-                            Channel::Email,
-                            None,
-                            None,
-                            &address,
-                            Some(template),
-                            now,
-                        )?;
+                        out.push(e.id, Channel::Email, None, None, address, Some(template));
                     }
                 }
                 if partner_may_subscribe(&e.event_type) && (e.public || e.partner_id.is_some()) {
@@ -213,24 +268,18 @@ impl OutboxStore for PgOutbox {
                     .bind::<Nullable<SqlUuid>, _>(e.partner_id)
                     .load(conn)?;
                     for h in hooks {
-                        insert_delivery(
-                            conn,
+                        out.push(
                             e.id,
                             Channel::Webhook,
                             Some(h.id),
                             Some(h.partner_id),
-                            &h.url,
+                            h.url,
                             None,
-                            now,
-                        )?;
+                        );
                     }
                 }
             }
-            let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
-            diesel::sql_query("UPDATE outbox_events SET dispatched_at = $2 WHERE id = ANY ($1)")
-                .bind::<Array<SqlUuid>, _>(&ids)
-                .bind::<Timestamptz, _>(now)
-                .execute(conn)?;
+            out.insert(conn, now)?;
             Ok(events.len())
         })?)
     }
@@ -261,7 +310,7 @@ impl OutboxStore for PgOutbox {
         .load(&mut conn)?;
         let ids: Vec<Uuid> = rows.iter().map(|r| r.event_id).collect();
         let events: Vec<Event> = diesel::sql_query(
-            "SELECT id, seq, type, version, partner_id, public, payload, created_at \
+            "SELECT id, txid, seq, type, version, partner_id, public, payload, created_at \
              FROM outbox_events WHERE id = ANY ($1)",
         )
         .bind::<Array<SqlUuid>, _>(&ids)
@@ -292,21 +341,22 @@ impl OutboxStore for PgOutbox {
             .map_err(Into::into)
     }
 
-    fn delivered(
-        &self,
-        id: Uuid,
-        status_code: Option<u16>,
-        now: DateTime<Utc>,
-    ) -> Result<(), Unknown> {
+    fn delivered(&self, done: &[(Uuid, Option<u16>)], now: DateTime<Utc>) -> Result<(), Unknown> {
+        if done.is_empty() {
+            return Ok(());
+        }
         let mut conn = get_conn(&self.pool)?;
+        let ids: Vec<Uuid> = done.iter().map(|(id, _)| *id).collect();
+        let codes: Vec<Option<i32>> = done.iter().map(|(_, c)| c.map(i32::from)).collect();
         diesel::sql_query(
-            "UPDATE outbox_deliveries SET status = 'delivered', attempts = attempts + 1, \
-             delivered_at = $2, last_status_code = $3, last_error = NULL, lease_until = NULL \
-             WHERE id = $1 AND status = 'pending'",
+            "UPDATE outbox_deliveries d SET status = 'delivered', attempts = attempts + 1, \
+             delivered_at = $3, last_status_code = x.code, last_error = NULL, lease_until = NULL \
+             FROM unnest($1::uuid[], $2::int4[]) AS x(id, code) \
+             WHERE d.id = x.id AND d.status = 'pending'",
         )
-        .bind::<SqlUuid, _>(id)
+        .bind::<Array<SqlUuid>, _>(&ids)
+        .bind::<Array<Nullable<Int4>>, _>(&codes)
         .bind::<Timestamptz, _>(now)
-        .bind::<Nullable<Int4>, _>(status_code.map(i32::from))
         .execute(&mut conn)?;
         Ok(())
     }
@@ -346,7 +396,8 @@ impl OutboxStore for PgOutbox {
         };
         let undispatched = count(
             &mut conn,
-            "SELECT count(*) AS n FROM outbox_events WHERE dispatched_at IS NULL",
+            "SELECT count(*) AS n FROM outbox_events e, outbox_cursor c \
+             WHERE (e.txid, e.seq) > (c.txid, c.seq)",
         )?;
         let pending = count(
             &mut conn,
@@ -358,7 +409,8 @@ impl OutboxStore for PgOutbox {
         )?;
         let oldest: i64 = diesel::sql_query(
             "SELECT coalesce(extract(epoch FROM $1 - least(
-                 (SELECT min(created_at) FROM outbox_events WHERE dispatched_at IS NULL),
+                 (SELECT min(e.created_at) FROM outbox_events e, outbox_cursor c
+                   WHERE (e.txid, e.seq) > (c.txid, c.seq)),
                  (SELECT min(created_at) FROM outbox_deliveries WHERE status = 'pending'))),
                0)::bigint AS n",
         )

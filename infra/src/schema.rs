@@ -303,6 +303,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    outbox_cursor (id) {
+        id -> Bool,
+        txid -> Int8,
+        seq -> Int8,
+    }
+}
+
+diesel::table! {
     outbox_deliveries (id) {
         id -> Uuid,
         event_id -> Uuid,
@@ -325,6 +333,7 @@ diesel::table! {
 diesel::table! {
     outbox_events (id) {
         id -> Uuid,
+        txid -> Int8,
         seq -> Int8,
         #[sql_name = "type"]
         type_ -> Text,
@@ -333,7 +342,6 @@ diesel::table! {
         public -> Bool,
         payload -> Jsonb,
         created_at -> Timestamptz,
-        dispatched_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -663,6 +671,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     orders,
     organization_staff,
     organizations,
+    outbox_cursor,
     outbox_deliveries,
     outbox_events,
     partners,

@@ -3,25 +3,55 @@
 -- A worker in every API instance fans each event out to deliveries (e-mail,
 -- partner webhooks) and sends them, at least once, with retries.
 
+-- time-ordered ids (UUID v7), so the primary key grows at its right edge
+CREATE FUNCTION outbox_uuid_v7() RETURNS uuid LANGUAGE sql VOLATILE AS $$
+    SELECT encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid())
+        PLACING substring(int8send(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3)
+        FROM 1 FOR 6), 52, 1), 53, 1), 'hex')::uuid;
+$$;
+
 CREATE TABLE outbox_events (
-    id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    seq           bigserial NOT NULL UNIQUE,
-    type          text NOT NULL,
-    version       integer NOT NULL DEFAULT 1,
+    id          uuid PRIMARY KEY DEFAULT outbox_uuid_v7(),
+    -- the writing transaction (64-bit): events are fanned out in
+    -- (txid, seq) order, only from transactions older than every running
+    -- one, so a cursor never passes an event that commits later
+    txid        bigint NOT NULL DEFAULT txid_current(),
+    seq         bigserial NOT NULL,
+    type        text NOT NULL,
+    version     integer NOT NULL DEFAULT 1,
     -- webhook audience: the partner that placed the order (order events),
     -- every partner (public catalog events), or nobody (internal events)
-    partner_id    uuid REFERENCES partners (id),
-    public        boolean NOT NULL DEFAULT false,
-    payload       jsonb NOT NULL,
-    created_at    timestamptz NOT NULL DEFAULT now(),
-    dispatched_at timestamptz
+    partner_id  uuid REFERENCES partners (id),
+    public      boolean NOT NULL DEFAULT false,
+    payload     jsonb NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX outbox_events_undispatched_idx ON outbox_events (seq) WHERE dispatched_at IS NULL;
+CREATE INDEX outbox_events_order_idx ON outbox_events (txid, seq);
 
+-- how far the fan-out has gone: every event at or before (txid, seq) is
+-- dispatched (one row; the dispatching instance holds its lock)
+CREATE TABLE outbox_cursor (
+    id   boolean PRIMARY KEY DEFAULT true CHECK (id),
+    txid bigint NOT NULL,
+    seq  bigint NOT NULL
+);
+INSERT INTO outbox_cursor (txid, seq) VALUES (0, 0);
+
+-- the event types that send e-mail (domain::notifications::mails_for; a
+-- test keeps the two lists equal)
+CREATE FUNCTION outbox_mailed_types() RETURNS text[] LANGUAGE sql IMMUTABLE AS $$
+    SELECT ARRAY['order.paid', 'membership.decided', 'statement.issued', 'refund_request.decided'];
+$$;
+
+-- Writes the event when someone can receive it: a partner (its own order),
+-- every partner (public), or an e-mail recipient. A user's order events
+-- other than order.paid have no receiver; writing them cost order creation
+-- about 15 % of its throughput for nothing (order_events keeps the history).
 CREATE FUNCTION outbox_emit(p_type text, p_partner uuid, p_public boolean, p_payload jsonb)
 RETURNS void LANGUAGE sql AS $$
     INSERT INTO outbox_events (type, partner_id, public, payload)
-    VALUES (p_type, p_partner, p_public, p_payload);
+    SELECT p_type, p_partner, p_public, p_payload
+    WHERE p_public OR p_partner IS NOT NULL OR p_type = ANY (outbox_mailed_types());
 $$;
 
 -- order.* and seller_order.* from the order history (every status change of
@@ -69,8 +99,17 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
+-- The WHEN clauses keep rows that cannot make an event from calling the
+-- function at all: a plpgsql call per order cost order creation 15 % of its
+-- throughput (A/B in one build: 1,130 vs 921 orders/s). A user's order
+-- creation (actor `user:…`) has no receiver of order.created.
 CREATE TRIGGER order_events_outbox AFTER INSERT ON order_events
-    FOR EACH ROW EXECUTE FUNCTION outbox_order_event();
+    FOR EACH ROW
+    WHEN ((NEW.seller_order_id IS NULL
+           AND (NEW.to_status <> 'pending_payment' OR NEW.actor LIKE 'partner:%'))
+          OR (NEW.seller_order_id IS NOT NULL
+              AND NEW.to_status IN ('accepted', 'shipped', 'delivered', 'completed', 'refunded')))
+    EXECUTE FUNCTION outbox_order_event();
 
 -- refund_request.created / .decided (approved, rejected, closed) / .refunded
 CREATE FUNCTION outbox_refund_request() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -99,8 +138,11 @@ BEGIN
         'status', NEW.status, 'occurred_at', NEW.updated_at));
     RETURN NULL;
 END $$;
-CREATE TRIGGER refund_requests_outbox AFTER INSERT OR UPDATE OF status ON refund_requests
+CREATE TRIGGER refund_requests_outbox AFTER INSERT ON refund_requests
     FOR EACH ROW EXECUTE FUNCTION outbox_refund_request();
+CREATE TRIGGER refund_requests_status_outbox AFTER UPDATE OF status ON refund_requests
+    FOR EACH ROW WHEN (NEW.status IS DISTINCT FROM OLD.status)
+    EXECUTE FUNCTION outbox_refund_request();
 
 -- group_buy.succeeded / .failed (public: about a listing)
 CREATE FUNCTION outbox_group_buy() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -123,8 +165,11 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
+-- (every order's stock update names the status column: only a change to
+-- sold_out or paused calls the function)
 CREATE TRIGGER listings_outbox AFTER UPDATE OF status ON listings
-    FOR EACH ROW EXECUTE FUNCTION outbox_listing();
+    FOR EACH ROW WHEN (NEW.status IS DISTINCT FROM OLD.status AND NEW.status IN ('sold_out', 'paused'))
+    EXECUTE FUNCTION outbox_listing();
 
 -- membership.decided (internal: to the applicant by e-mail)
 CREATE FUNCTION outbox_membership() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -140,7 +185,8 @@ BEGIN
     RETURN NULL;
 END $$;
 CREATE TRIGGER membership_applications_outbox AFTER UPDATE OF status ON membership_applications
-    FOR EACH ROW EXECUTE FUNCTION outbox_membership();
+    FOR EACH ROW WHEN (NEW.status IS DISTINCT FROM OLD.status AND NEW.status IN ('approved', 'rejected'))
+    EXECUTE FUNCTION outbox_membership();
 
 -- statement.issued (internal: to the seller by e-mail)
 CREATE FUNCTION outbox_statement() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -55,10 +55,10 @@ pub trait OutboxStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Vec<Claimed>, Unknown>;
 
+    /// Deliveries sent (with the receiver's status, if HTTP), in one write.
     fn delivered(
         &self,
-        id: uuid::Uuid,
-        status_code: Option<u16>,
+        done: &[(uuid::Uuid, Option<u16>)],
         now: DateTime<Utc>,
     ) -> Result<(), Unknown>;
 

@@ -135,3 +135,50 @@ fn webhooks_go_to_public_http_targets_only() {
         assert!(webhook_target(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn who_manages_a_partners_webhooks_and_what_a_subscription_may_name() {
+    use crate::identity::{PartnerId, Principal, Scope, Scopes, UserId};
+    let mall = PartnerId::new();
+    let with = |scopes: &[Scope]| Principal::Partner {
+        id: mall,
+        scopes: Scopes(scopes.iter().copied().collect()),
+    };
+    assert!(may_manage(&with(&[Scope::WebhooksManage]), mall));
+    assert!(
+        !may_manage(&with(&[Scope::OrdersWrite]), mall),
+        "the scope is needed"
+    );
+    assert!(
+        !may_manage(&with(&[Scope::WebhooksManage]), PartnerId::new()),
+        "its own only"
+    );
+    let admin = Principal::User {
+        id: UserId::new(),
+        platform_admin: true,
+    };
+    let user = Principal::User {
+        id: UserId::new(),
+        platform_admin: false,
+    };
+    assert!(may_manage(&admin, mall));
+    assert!(!may_manage(&user, mall));
+
+    let types = |t: &[&str]| t.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    assert_eq!(
+        check_subscription(
+            Some("https://mall.example/h"),
+            Some(&types(&["order.paid", "order.paid"]))
+        ),
+        Ok(Some(types(&["order.paid"]))),
+        "duplicates collapse"
+    );
+    let e = check_subscription(Some("ftp://x"), Some(&types(&["statement.issued"])))
+        .expect_err("refused");
+    let fields: Vec<&str> = e.0.iter().map(|f| f.field.as_str()).collect();
+    assert_eq!(fields, ["url", "event_types[0]"]);
+    assert!(
+        check_subscription(None, Some(&[])).is_err(),
+        "at least one type"
+    );
+}
