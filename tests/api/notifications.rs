@@ -4,41 +4,13 @@
 use std::time::Duration;
 
 use coopmart_tests::webhook_sink::WebhookSink;
-use coopmart_tests::{order_lines, spawn_app, spawn_app_with, TestApp};
+use coopmart_tests::{order_lines, spawn_app, spawn_app_with};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
 fn home() -> Value {
     json!({"method": "home_delivery", "address": {"recipient": "王芳", "phone": "13800000000", "region_code": "220106", "line": "合心镇1号"}})
-}
-
-/// A partner with `scopes`: (id, token).
-async fn partner(app: &TestApp, admin: &str, name: &str, scopes: Value) -> (String, String) {
-    let p = app
-        .post_auth(
-            "/api/v1/partners",
-            admin,
-            &json!({"name": name, "scopes": scopes}),
-        )
-        .await
-        .json();
-    let token = app
-        .send(
-            app.client
-                .post(app.url("/api/v1/auth/token"))
-                .basic_auth(
-                    p["client_id"].as_str().unwrap(),
-                    p["client_secret"].as_str(),
-                )
-                .form(&[("grant_type", "client_credentials")]),
-        )
-        .await
-        .json()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (p["id"].as_str().unwrap().to_owned(), token)
 }
 
 /// Waits until `f` holds (or panics after 10 s).
@@ -80,7 +52,7 @@ async fn a_paid_order_mails_buyer_and_seller_and_a_rolled_back_order_emits_nothi
     // refused for want of stock: the transaction rolls back — no event,
     // not even for a partner's order (which has a receiver)
     let admin = app.admin_token().await;
-    let (_, mall) = partner(&app, &admin, "商城", json!(["orders:write"])).await;
+    let (_, mall) = app.partner(&admin, "商城", json!(["orders:write"])).await;
     app.place_order(
         &mall,
         "nt-0",
@@ -179,20 +151,20 @@ async fn webhooks_are_signed_retried_and_delivered_once_per_event_to_their_partn
         .to_owned();
     let l = app.listing(&seller, &org, json!({"tier_prices": []})).await;
     let id = l["id"].as_str().unwrap();
-    let (mall, token) = partner(
-        &app,
-        &admin,
-        "供销商城",
-        json!(["orders:write", "webhooks:manage"]),
-    )
-    .await;
-    let (other, other_token) = partner(
-        &app,
-        &admin,
-        "别的商城",
-        json!(["orders:write", "webhooks:manage"]),
-    )
-    .await;
+    let (mall, token) = app
+        .partner(
+            &admin,
+            "供销商城",
+            json!(["orders:write", "webhooks:manage"]),
+        )
+        .await;
+    let (other, other_token) = app
+        .partner(
+            &admin,
+            "别的商城",
+            json!(["orders:write", "webhooks:manage"]),
+        )
+        .await;
     let sink = WebhookSink::start();
     let other_sink = WebhookSink::start();
     // the first two attempts of everything fail
@@ -370,13 +342,9 @@ async fn a_dead_delivery_can_be_redriven_and_two_instances_deliver_each_event_on
         .listing(&seller, &org, json!({"stock": 1000, "tier_prices": []}))
         .await;
     let id = l["id"].as_str().unwrap();
-    let (mall, token) = partner(
-        &app,
-        &admin,
-        "商城",
-        json!(["orders:write", "webhooks:manage"]),
-    )
-    .await;
+    let (mall, token) = app
+        .partner(&admin, "商城", json!(["orders:write", "webhooks:manage"]))
+        .await;
     let sink = WebhookSink::start();
     sink.script(&[], 500);
     let r = app
@@ -454,7 +422,9 @@ async fn webhooks_may_not_target_private_addresses() {
     })
     .await;
     let admin = app.admin_token().await;
-    let (mall, token) = partner(&app, &admin, "商城", json!(["webhooks:manage"])).await;
+    let (mall, token) = app
+        .partner(&admin, "商城", json!(["webhooks:manage"]))
+        .await;
     for url in [
         "http://127.0.0.1:9/hooks",
         "http://localhost/hooks",

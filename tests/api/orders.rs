@@ -675,30 +675,7 @@ async fn buyers_sellers_and_partners_see_only_their_own() {
     let admin = app.admin_token().await;
     let partner = |scopes: Value| {
         let (app, admin) = (&app, &admin);
-        async move {
-            let p = app
-                .post_auth(
-                    "/api/v1/partners",
-                    admin,
-                    &json!({"name": "商城", "scopes": scopes}),
-                )
-                .await
-                .json();
-            app.send(
-                app.client
-                    .post(app.url("/api/v1/auth/token"))
-                    .basic_auth(
-                        p["client_id"].as_str().unwrap(),
-                        p["client_secret"].as_str(),
-                    )
-                    .form(&[("grant_type", "client_credentials")]),
-            )
-            .await
-            .json()["access_token"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        }
+        async move { app.partner(admin, "商城", scopes).await.1 }
     };
     let reader = partner(json!(["orders:read", "catalog:read"])).await;
     let writer = partner(json!(["orders:write"])).await;

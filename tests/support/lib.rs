@@ -191,6 +191,35 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut HashMap<String, String>)) ->
 }
 
 impl TestApp {
+    /// A partner created by `admin` with `scopes`, and a client-credentials
+    /// token for it: (partner id, token).
+    pub async fn partner(&self, admin: &str, name: &str, scopes: Value) -> (String, String) {
+        let p = self
+            .post_auth(
+                "/api/v1/partners",
+                admin,
+                &serde_json::json!({"name": name, "scopes": scopes}),
+            )
+            .await
+            .json();
+        let token = self
+            .send(
+                self.client
+                    .post(self.url("/api/v1/auth/token"))
+                    .basic_auth(
+                        p["client_id"].as_str().unwrap(),
+                        p["client_secret"].as_str(),
+                    )
+                    .form(&[("grant_type", "client_credentials")]),
+            )
+            .await
+            .json()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        (p["id"].as_str().unwrap().to_owned(), token)
+    }
+
     /// Another API instance (its own pools and background workers) on this
     /// app's database, Redis prefix and SMTP sink; `tweak` adjusts its
     /// settings. Returns its address; it runs until the test ends.

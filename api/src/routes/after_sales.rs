@@ -8,7 +8,7 @@ use domain::after_sales::{
 };
 use domain::coop::OrgId;
 use domain::money::Fen;
-use domain::orders::{NotifyError, SellerOrderId};
+use domain::orders::SellerOrderId;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -38,20 +38,10 @@ impl From<AfterSalesError> for ApiError {
             AfterSalesError::InvalidTransition(..) => ApiError::conflict("invalid_transition", msg),
             AfterSalesError::TooManyRequests => ApiError::conflict("too_many_refund_requests", msg),
             AfterSalesError::AmountMismatch => ApiError::bad_request("amount_mismatch", msg),
-            AfterSalesError::Notify(n) => notify_error(n),
+            AfterSalesError::Notify(n) => super::orders::notify_error(n),
             AfterSalesError::Unknown(e) => e.into(),
         }
     }
-}
-
-pub(crate) fn notify_error(e: NotifyError) -> ApiError {
-    let code = match e {
-        NotifyError::BadSignature => "invalid_signature",
-        NotifyError::Stale => "stale_notification",
-        NotifyError::Malformed => "malformed_notification",
-    };
-    tracing::warn!(error = %e, "provider notification refused");
-    ApiError::bad_request(code, e.to_string())
 }
 
 /// What the buyer asks back: an `amount_fen` (of the whole seller order, or
@@ -474,24 +464,13 @@ pub async fn refund_notify(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let header = |name: &str| {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
-    };
+    let (ts, sig) = super::orders::provider_signature(&req);
     let now = Utc::now();
     let n = state
         .after_sales
         .gateway
-        .verify_refund(
-            &header("x-pay-timestamp"),
-            &header("x-pay-signature"),
-            &body,
-            now,
-        )
-        .map_err(notify_error)?;
+        .verify_refund(&ts, &sig, &body, now)
+        .map_err(super::orders::notify_error)?;
     let applied = blocking(move || state.after_sales.apply_notification(&n, now)).await?;
     let result = match applied {
         RefundApplied::Refunded => "refunded",

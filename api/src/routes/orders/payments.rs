@@ -48,6 +48,31 @@ pub async fn create_payment(
     Ok(HttpResponse::Created().json(PaymentResponse::from(p)))
 }
 
+/// The provider's `X-Pay-Timestamp` and `X-Pay-Signature` (empty when
+/// missing: verification then refuses them).
+pub(crate) fn provider_signature(req: &HttpRequest) -> (String, String) {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    (header("x-pay-timestamp"), header("x-pay-signature"))
+}
+
+/// A provider notification that does not verify: 400 with a stable code.
+pub(crate) fn notify_error(e: domain::orders::NotifyError) -> ApiError {
+    use domain::orders::NotifyError::*;
+    let code = match e {
+        BadSignature => "invalid_signature",
+        Stale => "stale_notification",
+        Malformed => "malformed_notification",
+    };
+    tracing::warn!(error = %e, "provider notification refused");
+    ApiError::bad_request(code, e.to_string())
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct NotifyResponse {
     /// `paid`, `failed`, `refunded`, `already_processed`
@@ -77,20 +102,13 @@ pub async fn payment_notify(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let header = |name: &str| {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let (ts, sig) = (header("x-pay-timestamp"), header("x-pay-signature"));
+    let (ts, sig) = provider_signature(&req);
     let now = Utc::now();
     let notification = state
         .orders
         .gateway
         .verify(&ts, &sig, &body, now)
-        .map_err(crate::routes::after_sales::notify_error)?;
+        .map_err(notify_error)?;
     let applied = blocking(move || state.orders.apply_notification(&notification, now)).await?;
     let result = match applied {
         PaymentApplied::Paid => "paid",
