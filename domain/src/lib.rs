@@ -14,5 +14,6 @@ pub mod notifications;
 pub mod orders;
 pub mod region;
 pub mod settlement;
+pub mod trace;
 pub mod validation;
 pub mod wire;
