@@ -52,7 +52,7 @@ pub async fn request_context(
             return Err(InternalError::from_response(err.to_string(), problem).into());
         }
     };
-    if res.status().as_u16() >= 400 && !is_problem(&res) {
+    if res.status().as_u16() >= 400 && !is_problem(&res) && !is_page(&res) {
         let (req, old) = res.into_parts();
         let mut problem = ApiError::from_status(old.status()).error_response();
         for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
@@ -75,6 +75,15 @@ pub async fn request_context(
         }
     });
     Ok(res)
+}
+
+/// A page rendered for people (the public trace page's friendly 404): its
+/// own HTML stays. Nothing else in the API answers HTML.
+fn is_page(res: &ServiceResponse<BoxBody>) -> bool {
+    res.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/html"))
 }
 
 fn is_problem(res: &ServiceResponse<BoxBody>) -> bool {

@@ -32,6 +32,7 @@ Money is integer fen (CNY). Errors are application/problem+json with a stable `c
         (name = "delivery", description = "Freight templates (运费模板) and shipments followed from the county hub to the village station"),
         (name = "ledger", description = "The double-entry ledger: accounts, lines, trial balance"),
         (name = "settlement", description = "Settlement runs, seller statements (JSON, CSV) and payouts"),
+        (name = "trace", description = "Traceability (质量安全追溯): batches, EPCIS-shaped events, the public trace, QR codes and the trace page"),
         (name = "sandbox", description = "The built-in sandbox payment provider (PAYMENT_PROVIDER=sandbox)"),
     )
 )]

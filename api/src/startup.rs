@@ -108,11 +108,19 @@ pub fn build_state(settings: Settings, addr: SocketAddr) -> anyhow::Result<AppSt
         reader: Arc::new(infra::ledger::PgLedger { pool: pool.clone() }),
         orgs: coop.orgs.clone(),
     };
+    let trace_store: Arc<dyn domain::trace::TraceStore> =
+        Arc::new(infra::trace::PgTraceStore { pool: pool.clone() });
     let catalog = CatalogService {
         listings: Arc::new(PgListingRepository::new(pool.clone(), read_pool.clone())),
         orgs: coop.orgs.clone(),
         members: coop.members.clone(),
         templates: delivery.templates.clone(),
+        trace: trace_store.clone(),
+    };
+    let trace = domain::trace::TraceService {
+        store: trace_store,
+        orgs: coop.orgs.clone(),
+        members: coop.members.clone(),
     };
     let listing_cache = Arc::new(ListingCache::new(
         cache.clone(),
@@ -179,6 +187,7 @@ pub fn build_state(settings: Settings, addr: SocketAddr) -> anyhow::Result<AppSt
         commission,
         settlement,
         catalog,
+        trace,
         listing_cache,
         orders,
         after_sales,

@@ -31,6 +31,7 @@ pub struct AppState {
     pub commission: domain::settlement::CommissionService,
     pub settlement: domain::settlement::SettlementService,
     pub catalog: CatalogService,
+    pub trace: domain::trace::TraceService,
     pub listing_cache: Arc<ListingCache>,
     pub orders: OrderService,
     pub after_sales: domain::after_sales::AfterSalesService,

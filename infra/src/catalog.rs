@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::dsl::sql;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::result::Error as DieselError;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sql_types::{Bool, Text};
 use domain::catalog::*;
 use domain::coop::{MemberId, OrgId};
@@ -334,7 +334,7 @@ impl ListingRepository for PgListingRepository {
         change: ListingChange<'_>,
     ) -> Result<UpdateOutcome, Unknown> {
         let mut conn = get_conn(&self.pool)?;
-        Ok(conn.transaction::<_, DieselError, _>(|conn| {
+        let outcome = conn.transaction::<_, DieselError, _>(|conn| {
             let row = listings::table
                 .find(id.0)
                 .select(ListingRow::as_select())
@@ -364,7 +364,17 @@ impl ListingRepository for PgListingRepository {
                 .returning(ListingRow::as_returning())
                 .get_result(conn)?;
             Ok(UpdateOutcome::Updated(Box::new(row.into_domain()?)))
-        })?)
+        });
+        match outcome {
+            // the publish guard of migration `traceability`: the batch
+            // failed its inspection while this change was being decided
+            Err(DieselError::DatabaseError(DatabaseErrorKind::CheckViolation, info))
+                if info.constraint_name() == Some("listings_trace_batch_failed") =>
+            {
+                Ok(UpdateOutcome::Refused(ListingRuleError::BatchFailed))
+            }
+            other => Ok(other?),
+        }
     }
 
     fn search(&self, q: &SearchQuery) -> Result<Vec<Listing>, Unknown> {

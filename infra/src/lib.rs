@@ -19,4 +19,5 @@ pub mod payments;
 pub mod rate_limit;
 pub mod schema;
 pub mod settlement;
+pub mod trace;
 pub mod webhooks;

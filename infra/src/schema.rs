@@ -558,6 +558,41 @@ diesel::table! {
 }
 
 diesel::table! {
+    trace_batches (code) {
+        code -> Text,
+        producer_id -> Uuid,
+        supplier_member_id -> Nullable<Uuid>,
+        category_id -> Uuid,
+        variety -> Text,
+        region_code -> Text,
+        location -> Text,
+        quantity -> Int8,
+        unit -> Text,
+        inspection_failed -> Bool,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    trace_events (id) {
+        id -> Uuid,
+        batch_code -> Text,
+        seq -> Int4,
+        #[sql_name = "type"]
+        type_ -> Text,
+        occurred_at -> Timestamptz,
+        utc_offset_seconds -> Int4,
+        region_code -> Text,
+        place -> Text,
+        data -> Jsonb,
+        corrects -> Nullable<Uuid>,
+        recorded_by -> Uuid,
+        recorded_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Uuid,
         email -> Nullable<Text>,
@@ -592,6 +627,7 @@ diesel::joinable!(journal_lines -> journal_entries (entry_id));
 diesel::joinable!(journal_lines -> ledger_accounts (account_id));
 diesel::joinable!(listings -> members (supplier_member_id));
 diesel::joinable!(listings -> organizations (seller_id));
+diesel::joinable!(listings -> trace_batches (trace_batch_code));
 diesel::joinable!(member_events -> members (member_id));
 diesel::joinable!(member_events -> membership_applications (application_id));
 diesel::joinable!(member_events -> organizations (organization_id));
@@ -647,6 +683,12 @@ diesel::joinable!(surplus_allocations -> surplus_distributions (distribution_id)
 diesel::joinable!(surplus_distributions -> journal_entries (journal_entry_id));
 diesel::joinable!(surplus_distributions -> organizations (organization_id));
 diesel::joinable!(surplus_distributions -> users (committed_by));
+diesel::joinable!(trace_batches -> categories (category_id));
+diesel::joinable!(trace_batches -> members (supplier_member_id));
+diesel::joinable!(trace_batches -> organizations (producer_id));
+diesel::joinable!(trace_batches -> users (created_by));
+diesel::joinable!(trace_events -> trace_batches (batch_code));
+diesel::joinable!(trace_events -> users (recorded_by));
 diesel::joinable!(webhooks -> partners (partner_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -689,6 +731,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     statements,
     surplus_allocations,
     surplus_distributions,
+    trace_batches,
+    trace_events,
     users,
     webhooks,
 );

@@ -14,3 +14,4 @@ mod ledger;
 mod notifications;
 mod orders;
 mod settlement;
+mod trace;

@@ -13,6 +13,7 @@ pub mod orders;
 pub mod organizations;
 pub mod partners;
 pub mod settlement;
+pub mod trace;
 pub mod webhooks;
 
 use utoipa_actix_web::scope;
@@ -20,7 +21,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 /// Registers all routes.
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(health::healthz).service(health::readyz);
+    cfg.service(health::healthz)
+        .service(health::readyz)
+        .service(trace::trace_page);
     cfg.service(
         scope("/api/v1")
             .service(auth::register)
@@ -122,6 +125,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(after_sales::decide_refund_request)
             .service(after_sales::refund_notify)
             .service(after_sales::sandbox_refund_succeed)
-            .service(after_sales::sandbox_refund_fail),
+            .service(after_sales::sandbox_refund_fail)
+            .service(trace::create_batch)
+            .service(trace::record_trace_event)
+            .service(trace::get_trace)
+            .service(trace::trace_qr_svg)
+            .service(trace::trace_qr_png),
     );
 }

@@ -370,7 +370,7 @@ impl ListingInput {
             .trace_batch_code
             .clone()
             .unwrap_or(base.and_then(|b| b.trace_batch_code.clone()))
-            .map(|s| s.trim().to_owned())
+            .map(|s| s.trim().to_ascii_uppercase())
             .filter(|s| !s.is_empty());
         if trace_batch_code.as_ref().is_some_and(|c| {
             c.len() > 32 || !c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')

@@ -59,6 +59,9 @@ pub struct SearchQuery {
 #[derive(Debug)]
 pub enum ListingRuleError {
     Validation(ValidationErrors),
+    /// The listing's trace batch failed its inspection: it is not published
+    /// (the database's guard, for a race the service's check cannot see).
+    BatchFailed,
     InvalidTransition {
         from: ListingStatus,
         action: &'static str,

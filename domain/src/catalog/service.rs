@@ -15,6 +15,7 @@ use crate::coop::{
 use crate::delivery::{FreightTemplateId, FreightTemplateRepository};
 use crate::money::Fen;
 use crate::region::is_valid_prefix;
+use crate::trace::{BatchCode, TraceStore};
 use crate::validation::ValidationErrors;
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +28,8 @@ pub enum CatalogError {
     Forbidden(&'static str),
     #[error("the listing changed (current version {current})")]
     Stale { current: i32 },
+    #[error("trace batch {0} failed its inspection: its listings are not published until a passing inspection is recorded")]
+    InspectionFailed(String),
     #[error("a {from} listing cannot {action}")]
     InvalidTransition {
         from: ListingStatus,
@@ -70,6 +73,7 @@ pub struct CatalogService {
     pub orgs: Arc<dyn OrgRepository>,
     pub members: Arc<dyn MembershipRepository>,
     pub templates: Arc<dyn FreightTemplateRepository>,
+    pub trace: Arc<dyn TraceStore>,
 }
 
 /// The sort key a cursor carries for `sort`.
@@ -134,6 +138,17 @@ impl CatalogService {
         }
     }
 
+    /// A listing names a batch its own seller produced.
+    fn check_batch(&self, seller: OrgId, raw: &str) -> Result<(), CatalogError> {
+        let refuse =
+            |m: &str| -> CatalogError { ValidationErrors::single("trace_batch_code", m).into() };
+        let code = BatchCode::parse(raw).map_err(refuse)?;
+        match self.trace.find_batch(&code)? {
+            Some(b) if b.producer_id == seller => Ok(()),
+            _ => Err(refuse("is not a trace batch of the seller")),
+        }
+    }
+
     fn check_category(&self, id: CategoryId) -> Result<(), CatalogError> {
         if self.listings.categories()?.iter().any(|c| c.id == id) {
             Ok(())
@@ -164,6 +179,9 @@ impl CatalogService {
         }
         if let Some(t) = fields.freight_template_id {
             self.check_template(seller, t)?;
+        }
+        if let Some(code) = &fields.trace_batch_code {
+            self.check_batch(seller, code)?;
         }
         Ok(self.listings.create(seller, &fields)?)
     }
@@ -197,6 +215,9 @@ impl CatalogService {
             UpdateOutcome::NotFound => Err(CatalogError::NotFound),
             UpdateOutcome::Stale { current } => Err(CatalogError::Stale { current }),
             UpdateOutcome::Refused(ListingRuleError::Validation(v)) => Err(v.into()),
+            UpdateOutcome::Refused(ListingRuleError::BatchFailed) => Err(
+                CatalogError::InspectionFailed(l.fields.trace_batch_code.unwrap_or_default()),
+            ),
             UpdateOutcome::Refused(ListingRuleError::InvalidTransition { from, action }) => {
                 Err(CatalogError::InvalidTransition { from, action })
             }
@@ -226,6 +247,16 @@ impl CatalogService {
                 self.check_template(current.seller_id, template)?;
             }
         }
+        if let Some(Some(code)) = input
+            .trace_batch_code
+            .as_ref()
+            .filter(|c| c.as_deref().is_some_and(|c| !c.trim().is_empty()))
+        {
+            let current = self.listings.find(id)?.ok_or(CatalogError::NotFound)?;
+            if self.is_staff(current.seller_id, Some(viewer))? {
+                self.check_batch(current.seller_id, code)?;
+            }
+        }
         let change = |l: &Listing| {
             let fields = input
                 .resolve(Some(&l.fields), now.date_naive(), now)
@@ -243,6 +274,19 @@ impl CatalogService {
         if_match: Option<i32>,
         action: StatusAction,
     ) -> Result<Listing, CatalogError> {
+        if action == StatusAction::Publish {
+            let l = self.listings.find(id)?.ok_or(CatalogError::NotFound)?;
+            if let Some(code) = l.fields.trace_batch_code.as_deref() {
+                let failed = BatchCode::parse(code)
+                    .ok()
+                    .map(|c| self.trace.failed(&c))
+                    .transpose()?
+                    .flatten();
+                if failed == Some(true) && self.is_staff(l.seller_id, Some(viewer))? {
+                    return Err(CatalogError::InspectionFailed(code.to_owned()));
+                }
+            }
+        }
         let change = |l: &Listing| {
             let status = next_status(l.status, action, l.fields.stock)
                 .map_err(|(from, action)| ListingRuleError::InvalidTransition { from, action })?;

@@ -34,7 +34,11 @@ impl TraceStore for MemoryTrace {
         }
         let mut batches = self.batches.lock().map_err(|_| poisoned())?;
         if batches.contains_key(&batch.code)
-            || self.taken.lock().map_err(|_| poisoned())?.contains(&batch.code)
+            || self
+                .taken
+                .lock()
+                .map_err(|_| poisoned())?
+                .contains(&batch.code)
         {
             return Ok(BatchCreated::CodeTaken);
         }
@@ -43,7 +47,12 @@ impl TraceStore for MemoryTrace {
     }
 
     fn find_batch(&self, code: &BatchCode) -> Result<Option<TraceBatch>, Unknown> {
-        Ok(self.batches.lock().map_err(|_| poisoned())?.get(code).cloned())
+        Ok(self
+            .batches
+            .lock()
+            .map_err(|_| poisoned())?
+            .get(code)
+            .cloned())
     }
 
     fn events(&self, code: &BatchCode) -> Result<Vec<TraceEvent>, Unknown> {

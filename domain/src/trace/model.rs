@@ -259,7 +259,10 @@ fn required_text(e: &mut ValidationErrors, data: &Map<String, Value>, key: &str,
     let field = format!("data.{key}");
     match data.get(key).and_then(Value::as_str).map(str::trim) {
         Some(s) if !s.is_empty() && s.chars().count() <= max => {}
-        _ => e.add(field, format!("is required: a text of 1 to {max} characters")),
+        _ => e.add(
+            field,
+            format!("is required: a text of 1 to {max} characters"),
+        ),
     }
 }
 
@@ -273,14 +276,17 @@ fn check_data(e: &mut ValidationErrors, t: TraceEventType, data: &Map<String, Va
         TraceEventType::Inspection => {
             required_text(e, data, "lab", 100);
             required_text(e, data, "report_no", 64);
-            let items_ok = data.get("items").and_then(Value::as_array).is_some_and(|a| {
-                !a.is_empty()
-                    && a.len() <= 50
-                    && a.iter().all(|v| {
-                        v.as_str()
-                            .is_some_and(|s| !s.trim().is_empty() && s.chars().count() <= 50)
-                    })
-            });
+            let items_ok = data
+                .get("items")
+                .and_then(Value::as_array)
+                .is_some_and(|a| {
+                    !a.is_empty()
+                        && a.len() <= 50
+                        && a.iter().all(|v| {
+                            v.as_str()
+                                .is_some_and(|s| !s.trim().is_empty() && s.chars().count() <= 50)
+                        })
+                });
             if !items_ok {
                 e.add(
                     "data.items",
@@ -331,7 +337,10 @@ impl EventInput {
         check_data(&mut e, self.event_type, &self.data);
         match serde_json::to_vec(&self.data) {
             Ok(b) if b.len() <= MAX_DATA_BYTES => {}
-            _ => e.add("data", format!("must be at most {MAX_DATA_BYTES} bytes of JSON")),
+            _ => e.add(
+                "data",
+                format!("must be at most {MAX_DATA_BYTES} bytes of JSON"),
+            ),
         }
         match region_code {
             Some(region_code) if e.is_empty() => Ok(CheckedEvent {
@@ -362,10 +371,7 @@ pub enum EventRefusal {
 
 /// The batch's rules for a new event, over the events recorded so far
 /// (in `seq` order).
-pub fn check_correction(
-    events: &[TraceEvent],
-    event: &CheckedEvent,
-) -> Result<(), EventRefusal> {
+pub fn check_correction(events: &[TraceEvent], event: &CheckedEvent) -> Result<(), EventRefusal> {
     let Some(target) = event.corrects else {
         return Ok(());
     };

@@ -27,8 +27,7 @@ pub struct EventDecision {
 }
 
 /// Decides over the batch's events so far (in `seq` order).
-pub type DecideTraceEvent<'a> =
-    &'a dyn Fn(&[TraceEvent]) -> Result<EventDecision, EventRefusal>;
+pub type DecideTraceEvent<'a> = &'a dyn Fn(&[TraceEvent]) -> Result<EventDecision, EventRefusal>;
 
 #[derive(Debug)]
 pub enum EventAppended {

@@ -30,11 +30,9 @@ pub enum TraceError {
 impl From<EventRefusal> for TraceError {
     fn from(r: EventRefusal) -> Self {
         match r {
-            EventRefusal::UnknownCorrected => ValidationErrors::single(
-                "corrects",
-                "is not an event of this batch",
-            )
-            .into(),
+            EventRefusal::UnknownCorrected => {
+                ValidationErrors::single("corrects", "is not an event of this batch").into()
+            }
             EventRefusal::CorrectionTypeMismatch => ValidationErrors::single(
                 "corrects",
                 "a correction has the type of the event it corrects",
@@ -107,7 +105,9 @@ impl TraceService {
             let current = self
                 .members
                 .find_member(b.producer_id, m)?
-                .is_some_and(|m| matches!(m.status, MemberStatus::Active | MemberStatus::Suspended));
+                .is_some_and(|m| {
+                    matches!(m.status, MemberStatus::Active | MemberStatus::Suspended)
+                });
             if !current {
                 return Err(ValidationErrors::single(
                     "supplier_member_id",
@@ -133,9 +133,7 @@ impl TraceService {
                 BatchCreated::Created => return Ok(batch),
                 BatchCreated::CodeTaken => continue,
                 BatchCreated::UnknownCategory => {
-                    return Err(
-                        ValidationErrors::single("category_id", "no such category").into()
-                    )
+                    return Err(ValidationErrors::single("category_id", "no such category").into())
                 }
             }
         }

@@ -135,9 +135,21 @@ fn codes_are_short_unambiguous_and_forgiving_to_type() {
         let c = BatchCode::from_random(n);
         assert_eq!(c.as_str().len(), CODE_LEN);
         assert!(c.as_str().bytes().all(|b| CODE_ALPHABET.contains(&b)));
-        assert_eq!(BatchCode::parse(&format!(" {} ", c.as_str().to_lowercase())), Ok(c));
+        assert_eq!(
+            BatchCode::parse(&format!(" {} ", c.as_str().to_lowercase())),
+            Ok(c)
+        );
     }
-    for bad in ["", "ABCDEFG", "ABCDEFGHJ", "ABCDEF0H", "ABCDEF1H", "ABCDEFOH", "ABCDEFIH", "ABCDEFLH"] {
+    for bad in [
+        "",
+        "ABCDEFG",
+        "ABCDEFGHJ",
+        "ABCDEF0H",
+        "ABCDEF1H",
+        "ABCDEFOH",
+        "ABCDEFIH",
+        "ABCDEFLH",
+    ] {
         assert!(BatchCode::parse(bad).is_err(), "{bad}");
     }
     assert_ne!(BatchCode::from_random(1), BatchCode::from_random(2));
@@ -148,7 +160,9 @@ fn opening_a_batch_needs_the_producers_staff_and_valid_fields() {
     let w = world();
     let b = w.service.create_batch(w.staff, &batch_input(&w), now());
     assert!(matches!(&b, Ok(b) if b.producer_id == w.producer && b.quantity == 2000));
-    let stranger = w.service.create_batch(UserId::new(), &batch_input(&w), now());
+    let stranger = w
+        .service
+        .create_batch(UserId::new(), &batch_input(&w), now());
     assert!(matches!(stranger, Err(TraceError::Forbidden)));
     let mut bad = batch_input(&w);
     bad.quantity = 0;
@@ -189,7 +203,9 @@ fn a_taken_code_is_drawn_again() {
 #[test]
 fn events_are_numbered_checked_and_only_the_producer_records_them() {
     let w = world();
-    let Ok(b) = w.service.create_batch(w.staff, &batch_input(&w), now()) else { panic!("batch") };
+    let Ok(b) = w.service.create_batch(w.staff, &batch_input(&w), now()) else {
+        panic!("batch")
+    };
     let planting = w.service.record_event(
         w.staff,
         &b.code,
@@ -202,15 +218,25 @@ fn events_are_numbered_checked_and_only_the_producer_records_them() {
         &event(TraceEventType::Harvest, json!({"quantity_kg": 1800})),
         now(),
     );
-    assert!(matches!((&planting, &harvest), (Ok(p), Ok(h)) if p.event.seq == 1 && h.event.seq == 2));
+    assert!(
+        matches!((&planting, &harvest), (Ok(p), Ok(h)) if p.event.seq == 1 && h.event.seq == 2)
+    );
     // the offset given is kept
-    assert!(matches!(&planting, Ok(p) if p.event.occurred_at.offset().local_minus_utc() == 8 * 3600));
+    assert!(
+        matches!(&planting, Ok(p) if p.event.occurred_at.offset().local_minus_utc() == 8 * 3600)
+    );
     assert!(matches!(
-        w.service.record_event(UserId::new(), &b.code, &inspection("pass"), now()),
+        w.service
+            .record_event(UserId::new(), &b.code, &inspection("pass"), now()),
         Err(TraceError::NotFound)
     ));
     assert!(matches!(
-        w.service.record_event(w.staff, &BatchCode::from_random(7), &inspection("pass"), now()),
+        w.service.record_event(
+            w.staff,
+            &BatchCode::from_random(7),
+            &inspection("pass"),
+            now()
+        ),
         Err(TraceError::NotFound)
     ));
     // each step's data is checked
@@ -254,15 +280,23 @@ fn events_are_numbered_checked_and_only_the_producer_records_them() {
 #[test]
 fn a_failed_inspection_pauses_buyable_listings_and_a_correction_clears_the_batch() {
     let w = world();
-    let Ok(b) = w.service.create_batch(w.staff, &batch_input(&w), now()) else { panic!("batch") };
+    let Ok(b) = w.service.create_batch(w.staff, &batch_input(&w), now()) else {
+        panic!("batch")
+    };
     let active = link(&w, &b.code, ListingStatus::Active);
     let sold_out = link(&w, &b.code, ListingStatus::SoldOut);
     let _draft = link(&w, &b.code, ListingStatus::Draft);
-    let passed = w.service.record_event(w.staff, &b.code, &inspection("pass"), now());
+    let passed = w
+        .service
+        .record_event(w.staff, &b.code, &inspection("pass"), now());
     assert!(matches!(&passed, Ok(r) if r.paused.is_empty()));
     assert_eq!(w.store.failed(&b.code).ok().flatten(), Some(false));
-    let failed = w.service.record_event(w.staff, &b.code, &inspection("fail"), now());
-    let Ok(failed) = failed else { panic!("fail recorded") };
+    let failed = w
+        .service
+        .record_event(w.staff, &b.code, &inspection("fail"), now());
+    let Ok(failed) = failed else {
+        panic!("fail recorded")
+    };
     assert_eq!(failed.paused, vec![active, sold_out]);
     assert_eq!(w.store.failed(&b.code).ok().flatten(), Some(true));
     // a packing step leaves the verdict and pauses nothing more
@@ -292,12 +326,16 @@ fn a_failed_inspection_pauses_buyable_listings_and_a_correction_clears_the_batch
         Err(TraceError::Validation(_))
     ));
     // the public view shows the standing inspection and who corrected what
-    let Ok(view) = w.service.public_view(&b.code) else { panic!("view") };
+    let Ok(view) = w.service.public_view(&b.code) else {
+        panic!("view")
+    };
     assert_eq!(
         view.inspection().and_then(TraceEvent::inspection_result),
         Some(InspectionResult::Pass)
     );
-    let Ok(corrected) = corrected else { panic!("corrected") };
+    let Ok(corrected) = corrected else {
+        panic!("corrected")
+    };
     assert_eq!(view.corrected_by(failed.event.id), Some(corrected.event.id));
     assert_eq!(view.listings.len(), 2, "drafts are not shown");
     assert_eq!(
@@ -309,18 +347,29 @@ fn a_failed_inspection_pauses_buyable_listings_and_a_correction_clears_the_batch
 #[test]
 fn the_current_inspection_is_the_last_standing_one() {
     let w = world();
-    let Ok(b) = w.service.create_batch(w.staff, &batch_input(&w), now()) else { panic!("batch") };
-    let Ok(fail) = w.service.record_event(w.staff, &b.code, &inspection("fail"), now()) else {
+    let Ok(b) = w.service.create_batch(w.staff, &batch_input(&w), now()) else {
+        panic!("batch")
+    };
+    let Ok(fail) = w
+        .service
+        .record_event(w.staff, &b.code, &inspection("fail"), now())
+    else {
         panic!("fail")
     };
-    let Ok(pass) = w.service.record_event(w.staff, &b.code, &inspection("pass"), now()) else {
+    let Ok(pass) = w
+        .service
+        .record_event(w.staff, &b.code, &inspection("pass"), now())
+    else {
         panic!("pass")
     };
     assert_eq!(w.store.failed(&b.code).ok().flatten(), Some(false));
     // correcting the later pass to a fail fails the batch again
     let mut again = inspection("fail");
     again.corrects = Some(pass.event.id);
-    assert!(w.service.record_event(w.staff, &b.code, &again, now()).is_ok());
+    assert!(w
+        .service
+        .record_event(w.staff, &b.code, &again, now())
+        .is_ok());
     assert_eq!(w.store.failed(&b.code).ok().flatten(), Some(true));
     let events = w.store.events(&b.code).unwrap_or_default();
     let standing: Vec<i32> = standing(&events).map(|e| e.seq).collect();

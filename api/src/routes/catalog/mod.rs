@@ -57,6 +57,9 @@ impl From<CatalogError> for ApiError {
                 "invalid_transition",
                 format!("a {from} listing cannot {action}"),
             ),
+            CatalogError::InspectionFailed(_) => {
+                ApiError::conflict("inspection_failed", e.to_string())
+            }
             CatalogError::Unknown(e) => e.into(),
         }
     }

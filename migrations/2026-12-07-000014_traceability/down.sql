@@ -1,0 +1,11 @@
+DROP TRIGGER trace_events_outbox ON trace_events;
+DROP FUNCTION outbox_trace_event();
+DROP TRIGGER listings_trace_guard ON listings;
+DROP FUNCTION trace_guard_publish();
+DROP INDEX listings_trace_batch_idx;
+ALTER TABLE listings DROP CONSTRAINT listings_trace_batch_fk;
+DROP TRIGGER trace_events_no_truncate ON trace_events;
+DROP TRIGGER trace_events_no_update ON trace_events;
+DROP TABLE trace_events;
+DROP FUNCTION trace_events_immutable();
+DROP TABLE trace_batches;
