@@ -339,6 +339,15 @@ async fn readme_walkthrough_runs() {
         .find(|v| v["total_debits_fen"].is_number())
         .unwrap_or_else(|| panic!("no trial balance in the output:\n{stdout}"));
     assert_eq!(tb["total_debits_fen"], tb["total_credits_fen"], "{tb}");
+    // the trace: the public chain names the listing and the passed
+    // inspection, and the phone page shows it
+    let trace = json_lines
+        .iter()
+        .find(|v| v["events"].is_array() && v["trace_url"].is_string())
+        .unwrap_or_else(|| panic!("no trace in the output:\n{stdout}"));
+    assert_eq!(trace["inspection"]["result"], "pass", "{trace}");
+    assert_eq!(trace["listings"][0]["title"], "合心甜瓜 5kg箱", "{trace}");
+    assert!(stdout.lines().any(|l| l == "检测合格"), "{stdout}");
     assert!(stdout.contains(r#""notify_status":200"#), "{stdout}");
     assert!(stdout.contains(r#""client_secret""#), "{stdout}");
 }

@@ -62,6 +62,8 @@ pub struct ListingBody {
     /// `ambient`, `chilled`, `frozen`
     pub storage: Option<String>,
     pub certifications: Option<Vec<CertificationBody>>,
+    /// The code of a trace batch of the seller (`POST /trace/batches`);
+    /// null to unlink.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>, nullable)]
     pub trace_batch_code: Option<Option<String>>,

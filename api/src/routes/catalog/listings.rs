@@ -224,13 +224,15 @@ pub(crate) async fn status_action(
 }
 
 /// Publish a draft or paused listing: `active` (or `sold_out` without stock).
+/// A listing whose trace batch stands failed (its current inspection
+/// failed) is not published.
 #[utoipa::path(
     tag = "catalog",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Listing id"), ("If-Match" = Option<String>, Header, description = "Optional ETag")),
     responses(
         (status = 200, description = "Published", body = ListingResponse),
-        (status = 409, description = "`invalid_transition`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`, or `inspection_failed`: the listing's trace batch failed its inspection", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "`precondition_failed`", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -1,6 +1,6 @@
 //! Request and response bodies of traceability.
 
-use domain::catalog::Certification;
+use crate::routes::catalog::CertificationBody;
 use domain::trace::{
     BatchInput, EventInput, InspectionResult, TraceBatch, TraceEvent, TraceEventType, TraceView,
 };
@@ -193,24 +193,6 @@ pub struct ProducerBody {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct CertificationBody {
-    #[schema(schema_with = crate::contract::one_of::<domain::catalog::CertKind>)]
-    pub kind: String,
-    pub cert_no: String,
-    pub valid_until: chrono::NaiveDate,
-}
-
-impl From<&Certification> for CertificationBody {
-    fn from(c: &Certification) -> Self {
-        CertificationBody {
-            kind: c.kind.as_str().to_owned(),
-            cert_no: c.cert_no.clone(),
-            valid_until: c.valid_until,
-        }
-    }
-}
-
-#[derive(Serialize, ToSchema)]
 pub struct TracedListingBody {
     pub id: Uuid,
     pub title: String,
@@ -290,7 +272,15 @@ impl TraceResponse {
                     id: l.id.0,
                     title: l.title.clone(),
                     status: l.status.as_str().to_owned(),
-                    certifications: l.certifications.iter().map(Into::into).collect(),
+                    certifications: l
+                        .certifications
+                        .iter()
+                        .map(|c| CertificationBody {
+                            kind: c.kind.as_str().to_owned(),
+                            cert_no: c.cert_no.clone(),
+                            valid_until: c.valid_until,
+                        })
+                        .collect(),
                 })
                 .collect(),
             events: v
