@@ -257,6 +257,7 @@ diesel::table! {
         supplier_member_id -> Nullable<Uuid>,
         ship_from_date -> Nullable<Date>,
         refunded_fen -> Int8,
+        trace_batch_code -> Nullable<Text>,
     }
 }
 

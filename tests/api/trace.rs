@@ -127,6 +127,24 @@ async fn batches_record_append_only_events_and_the_public_sees_the_chain() {
             "certifications": [{"kind": "green", "cert_no": "LB-18-2207", "valid_until": "2028-01-01"}]}))
         .await;
     assert_eq!(listing["trace_batch_code"], code.as_str());
+    // an order line keeps the batch of what was sold
+    let buyer = app.user_token("trace-buyer-1@example.com").await;
+    let order = app
+        .place_order(&buyer, "trace-order-1", &json!({"items": [{"listing_id": listing["id"], "quantity": 2}],
+            "delivery": {"method": "home_delivery", "address": {"recipient": "王芳", "phone": "13800000000",
+            "region_code": "110105", "line": "建国路1号"}}}))
+        .await;
+    assert_eq!(order.status, 201, "{}", order.text);
+    assert_eq!(order.json()["items"][0]["trace_batch_code"], code.as_str());
+    let id = order.json()["id"].as_str().unwrap().to_owned();
+    let read = app
+        .get_auth(&format!("/api/v1/orders/{id}"), &buyer)
+        .await
+        .json();
+    assert_eq!(
+        read["seller_orders"][0]["items"][0]["trace_batch_code"],
+        code.as_str()
+    );
     let (other_token, other_org, other_code) =
         coop_with_batch(&app, "trace-other@example.com").await;
     for bad_code in [code.as_str(), "ZZZZZZZZ", "TB-0001"] {

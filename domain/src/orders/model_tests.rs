@@ -29,6 +29,7 @@ fn snapshot(stock: i32) -> ListingSnapshot {
         freight: None,
         category_id: crate::catalog::CategoryId::new(),
         root_category_id: crate::catalog::CategoryId::new(),
+        trace_batch_code: Some("JYTX786A".into()),
     }
 }
 
@@ -66,6 +67,10 @@ fn prices_lines_by_their_own_quantity_and_sums_stock_per_listing() {
     assert_eq!(items[1].unit_price, Fen(6800));
     assert_eq!(p.total, Fen(62_000 + 6_800));
     assert_eq!(items[0].commission_bp, 400);
+    // each line keeps the trace batch of what was sold
+    assert!(items
+        .iter()
+        .all(|i| i.trace_batch_code.as_deref() == Some("JYTX786A")));
 }
 
 #[test]

@@ -41,6 +41,8 @@ pub struct ListingSnapshot {
     /// For the commission rules: its category and top-level category.
     pub category_id: crate::catalog::CategoryId,
     pub root_category_id: crate::catalog::CategoryId,
+    /// The trace batch the listing names (质量安全追溯), kept on the line.
+    pub trace_batch_code: Option<String>,
 }
 
 /// Where the seller orders of an order go, for freight.
@@ -75,6 +77,8 @@ pub struct PricedItem {
     pub commission_bp: u32,
     pub supplier_member_id: Option<MemberId>,
     pub ship_from: Option<NaiveDate>,
+    /// The trace batch of what was sold (the listing's at the time).
+    pub trace_batch_code: Option<String>,
 }
 
 impl PricedItem {
@@ -267,6 +271,7 @@ pub fn price_order(
                 SaleTerms::Presale { ship_from } => Some(ship_from),
                 _ => None,
             },
+            trace_batch_code: l.trace_batch_code.clone(),
         });
     }
     let mut total = Fen::ZERO;

@@ -49,6 +49,7 @@ fn world(stock: i32) -> World {
         freight: None,
         category_id: crate::catalog::CategoryId::new(),
         root_category_id: crate::catalog::CategoryId::new(),
+        trace_batch_code: None,
     }]));
     let orgs = Arc::new(MemoryOrgs::default());
     if let Ok(mut s) = orgs.staff.lock() {

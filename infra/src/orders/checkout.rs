@@ -40,6 +40,7 @@ impl CheckoutStore for PgOrderRepository {
                     },
                     category_id: domain::catalog::CategoryId(r.category_id),
                     root_category_id: domain::catalog::CategoryId(r.root_category_id),
+                    trace_batch_code: r.trace_batch_code,
                 },
             );
         }
@@ -308,6 +309,10 @@ fn write_order(
             .map(|i| i.item.supplier_member_id.map(|m| m.0))
             .collect(),
         it_ships: items.iter().map(|i| i.item.ship_from).collect(),
+        it_traces: items
+            .iter()
+            .map(|i| i.item.trace_batch_code.as_deref())
+            .collect(),
         idem_scope: idem.map(|c| c.scope),
         idem_key: idem.map(|c| c.key),
         idem_hash: idem.map(|c| c.hash),

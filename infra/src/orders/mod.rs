@@ -81,6 +81,7 @@ struct PlaceOrder<'a> {
     it_bps: Vec<i32>,
     it_members: Vec<Option<Uuid>>,
     it_ships: Vec<Option<NaiveDate>>,
+    it_traces: Vec<Option<&'a str>>,
     idem_scope: Option<&'a str>,
     idem_key: Option<&'a str>,
     idem_hash: Option<&'a str>,
@@ -121,6 +122,7 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for PlaceOrder<'_> {
             Array<Text> => self.it_titles, Array<Text> => self.it_units, Array<Int4> => self.it_qty,
             Array<Int8> => self.it_prices, Array<Int8> => self.it_totals, Array<Int4> => self.it_bps,
             Array<Nullable<U>> => self.it_members, Array<Nullable<Date>> => self.it_ships,
+            Array<Nullable<Text>> => self.it_traces,
             Nullable<Text> => self.idem_scope, Nullable<Text> => self.idem_key,
             Nullable<Text> => self.idem_hash, Nullable<Timestamptz> => self.idem_expires,
             Int4 => self.idem_status, Text => *self.idem_body,
@@ -156,6 +158,7 @@ struct SnapshotRow {
     template_spec: Option<serde_json::Value>,
     category_id: Uuid,
     root_category_id: Uuid,
+    trace_batch_code: Option<String>,
 }
 
 prepared_call!(
@@ -181,6 +184,7 @@ prepared_call!(
         diesel::sql_types::Nullable<diesel::sql_types::Jsonb>,
         diesel::sql_types::Uuid,
         diesel::sql_types::Uuid,
+        diesel::sql_types::Nullable<Text>,
     )
 );
 
@@ -273,6 +277,7 @@ struct ItemRow {
     supplier_member_id: Option<Uuid>,
     ship_from_date: Option<NaiveDate>,
     refunded_fen: i64,
+    trace_batch_code: Option<String>,
 }
 
 impl ItemRow {
@@ -290,6 +295,7 @@ impl ItemRow {
                 commission_bp: u32::try_from(self.commission_bp).map_err(bad)?,
                 supplier_member_id: self.supplier_member_id.map(MemberId),
                 ship_from: self.ship_from_date,
+                trace_batch_code: self.trace_batch_code,
             },
             refunded: Fen(self.refunded_fen),
         })

@@ -56,6 +56,9 @@ pub struct OrderItemResponse {
     pub ship_from_date: Option<NaiveDate>,
     /// Returned to the buyer by after-sales refunds so far.
     pub refunded_fen: i64,
+    /// The trace batch of what was sold (the listing's when ordered):
+    /// `GET /trace/{code}`.
+    pub trace_batch_code: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -101,6 +104,7 @@ pub(crate) fn item_response(i: &domain::orders::OrderItem) -> OrderItemResponse 
         commission_bp: i.item.commission_bp,
         ship_from_date: i.item.ship_from,
         refunded_fen: i.refunded.0,
+        trace_batch_code: i.item.trace_batch_code.clone(),
     }
 }
 

@@ -132,10 +132,12 @@ pub fn render(v: &TraceView) -> String {
         None => h.push_str("<div>尚无检测记录</div>"),
     }
     h.push_str("</section>");
+    let mut seen = std::collections::HashSet::new();
     let certs: Vec<String> = v
         .listings
         .iter()
         .flat_map(|l| l.certifications.iter())
+        .filter(|c| seen.insert((c.kind, c.cert_no.as_str())))
         .map(|c| {
             format!(
                 "<span class=\"badge\">{} {}</span>",
