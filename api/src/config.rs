@@ -63,6 +63,7 @@ pub struct Settings {
     pub listing_cache_local: bool,
     pub orders: OrderSettings,
     pub outbox: OutboxSettings,
+    pub stats: StatsSettings,
     /// Exact origins (`scheme://host[:port]`) browsers may call the API
     /// from; empty: no CORS headers at all.
     pub cors_allowed_origins: Vec<String>,
@@ -104,6 +105,19 @@ pub struct OrderSettings {
     pub auto_complete_after: Duration,
     /// The buyer may ask for an after-sales refund this long after delivery.
     pub after_sales_window: Duration,
+}
+
+/// Sales statistics and unsalable alerts (docs/stats.md).
+#[derive(Debug, Clone)]
+pub struct StatsSettings {
+    /// A day is sealed into the rollup this long after it ended.
+    pub seal_margin: Duration,
+    /// How often the sweep looks for days to seal.
+    pub seal_interval: Duration,
+    /// Listings with less stock are never unsalable.
+    pub unsalable_min_stock: i32,
+    /// Sell-through over 14 days below this (basis points) is unsalable.
+    pub unsalable_threshold_bp: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -315,6 +329,19 @@ impl Settings {
                 after_sales_window: {
                     let days: u64 = r.parse("AFTER_SALES_WINDOW_DAYS", 7);
                     Duration::from_secs(days * 86_400)
+                },
+            },
+            stats: StatsSettings {
+                seal_margin: Duration::from_secs(r.parse("SALES_SEAL_MARGIN_SECS", 3_600)),
+                seal_interval: r.millis("SALES_SEAL_INTERVAL_MS", 60_000),
+                unsalable_min_stock: r.parse("UNSALABLE_MIN_STOCK", 100),
+                unsalable_threshold_bp: {
+                    let bp: u32 = r.parse("UNSALABLE_SELL_THROUGH_BP", 1_000);
+                    if bp > 10_000 {
+                        r.errors
+                            .push("UNSALABLE_SELL_THROUGH_BP is at most 10000".to_owned());
+                    }
+                    bp
                 },
             },
             outbox: OutboxSettings {

@@ -33,6 +33,7 @@ Money is integer fen (CNY). Errors are application/problem+json with a stable `c
         (name = "ledger", description = "The double-entry ledger: accounts, lines, trial balance"),
         (name = "settlement", description = "Settlement runs, seller statements (JSON, CSV) and payouts"),
         (name = "trace", description = "Traceability (质量安全追溯): batches, EPCIS-shaped events, the public trace, QR codes and the trace page"),
+        (name = "stats", description = "Sales statistics (监测统计) and unsalable-produce alerts (滞销预警) for platform and supply-and-marketing staff"),
         (name = "sandbox", description = "The built-in sandbox payment provider (PAYMENT_PROVIDER=sandbox)"),
     )
 )]

@@ -140,6 +140,15 @@ pub fn build_state(settings: Settings, addr: SocketAddr) -> anyhow::Result<AppSt
         store: Arc::new(infra::settlement::PgSettlements { pool: pool.clone() }),
         orgs: coop.orgs.clone(),
     };
+    let stats = domain::stats::StatsService {
+        store: Arc::new(infra::stats::PgSales { pool: pool.clone() }),
+        orgs: coop.orgs.clone(),
+        alert_rule: domain::stats::AlertRule {
+            min_stock: settings.stats.unsalable_min_stock,
+            threshold_bp: settings.stats.unsalable_threshold_bp,
+        },
+        seal_margin: to_chrono(settings.stats.seal_margin),
+    };
     let orders = OrderService {
         orders: Arc::new(PgOrderRepository { pool: pool.clone() }),
         orgs: coop.orgs.clone(),
@@ -188,6 +197,7 @@ pub fn build_state(settings: Settings, addr: SocketAddr) -> anyhow::Result<AppSt
         settlement,
         catalog,
         trace,
+        stats,
         listing_cache,
         orders,
         after_sales,

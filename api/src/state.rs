@@ -32,6 +32,7 @@ pub struct AppState {
     pub settlement: domain::settlement::SettlementService,
     pub catalog: CatalogService,
     pub trace: domain::trace::TraceService,
+    pub stats: domain::stats::StatsService,
     pub listing_cache: Arc<ListingCache>,
     pub orders: OrderService,
     pub after_sales: domain::after_sales::AfterSalesService,

@@ -14,6 +14,7 @@ use chrono::Utc;
 use crate::state::AppState;
 
 pub fn spawn(state: web::Data<AppState>) {
+    spawn_sealing(state.clone());
     let interval = state.settings.orders.sweep_interval;
     let count_every = state.settings.orders.sales_count_interval;
     tokio::spawn(async move {
@@ -56,4 +57,22 @@ async fn sweep(state: &web::Data<AppState>, count_sales: bool) {
         Ok(Err(e)) => tracing::warn!(error = %e, "order sweep failed"),
         Err(e) => tracing::warn!(error = %e, "order sweep failed"),
     }
+}
+
+/// Seals closed days into the sales rollup (every `SALES_SEAL_INTERVAL_MS`;
+/// instances take turns under an advisory lock, each day is sealed once).
+fn spawn_sealing(state: web::Data<AppState>) {
+    let interval = state.settings.stats.seal_interval;
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(interval).await;
+            let s = state.clone();
+            match web::block(move || s.stats.seal(Utc::now())).await {
+                Ok(Ok(0)) => {}
+                Ok(Ok(days)) => tracing::info!(days, "sales days sealed"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "sealing sales days failed"),
+                Err(e) => tracing::warn!(error = %e, "sealing sales days failed"),
+            }
+        }
+    });
 }

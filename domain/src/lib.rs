@@ -14,6 +14,7 @@ pub mod notifications;
 pub mod orders;
 pub mod region;
 pub mod settlement;
+pub mod stats;
 pub mod trace;
 pub mod validation;
 pub mod wire;

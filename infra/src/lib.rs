@@ -19,5 +19,6 @@ pub mod payments;
 pub mod rate_limit;
 pub mod schema;
 pub mod settlement;
+pub mod stats;
 pub mod trace;
 pub mod webhooks;

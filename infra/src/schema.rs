@@ -420,6 +420,36 @@ diesel::table! {
 }
 
 diesel::table! {
+    sales_daily_categories (day, seller_id, category_id) {
+        day -> Date,
+        seller_id -> Uuid,
+        category_id -> Uuid,
+        gross_fen -> Int8,
+        orders -> Int4,
+        units -> Int8,
+        refunds_fen -> Int8,
+    }
+}
+
+diesel::table! {
+    sales_daily_sellers (day, seller_id) {
+        day -> Date,
+        seller_id -> Uuid,
+        gross_fen -> Int8,
+        orders -> Int4,
+        units -> Int8,
+        refunds_fen -> Int8,
+    }
+}
+
+diesel::table! {
+    sales_days (day) {
+        day -> Date,
+        sealed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     seller_orders (id) {
         id -> Uuid,
         order_id -> Uuid,
@@ -664,6 +694,11 @@ diesel::joinable!(refund_requests -> order_items (order_item_id));
 diesel::joinable!(refund_requests -> orders (order_id));
 diesel::joinable!(refund_requests -> organizations (seller_id));
 diesel::joinable!(refund_requests -> seller_orders (seller_order_id));
+diesel::joinable!(sales_daily_categories -> categories (category_id));
+diesel::joinable!(sales_daily_categories -> organizations (seller_id));
+diesel::joinable!(sales_daily_categories -> sales_days (day));
+diesel::joinable!(sales_daily_sellers -> organizations (seller_id));
+diesel::joinable!(sales_daily_sellers -> sales_days (day));
 diesel::joinable!(seller_orders -> orders (order_id));
 diesel::joinable!(seller_orders -> organizations (seller_id));
 diesel::joinable!(settlements -> users (created_by));
@@ -722,6 +757,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     refund_request_parts,
     refund_requests,
+    sales_daily_categories,
+    sales_daily_sellers,
+    sales_days,
     seller_orders,
     settlements,
     shipment_events,

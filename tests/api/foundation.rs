@@ -348,6 +348,29 @@ async fn readme_walkthrough_runs() {
     assert_eq!(trace["inspection"]["result"], "pass", "{trace}");
     assert_eq!(trace["listings"][0]["title"], "合心甜瓜 5kg箱", "{trace}");
     assert!(stdout.lines().any(|l| l == "检测合格"), "{stdout}");
+    // the walkthrough's seller in the sales figures: the melons sold and
+    // the box refunded
+    let stats = json_lines
+        .iter()
+        .find(|v| v["group_by"] == "seller")
+        .unwrap_or_else(|| panic!("no sales figures in the output:\n{stdout}"));
+    let melons = stats["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["gross_fen"] == 62_000)
+        .unwrap_or_else(|| panic!("the melon coop is not in {stats}"));
+    assert_eq!(melons["units"], 10, "{stats}");
+    assert_eq!(melons["refunds_fen"], 6_200, "{stats}");
+    let alerts = json_lines
+        .iter()
+        .find(|v| {
+            v["items"].is_array()
+                && v["next_cursor"].is_null()
+                && v["items"][0]["sell_through"].is_number()
+        })
+        .unwrap_or_else(|| panic!("no unsalable alerts in the output:\n{stdout}"));
+    assert!(alerts["items"].as_array().unwrap().len() <= 3, "{alerts}");
     assert!(stdout.contains(r#""notify_status":200"#), "{stdout}");
     assert!(stdout.contains(r#""client_secret""#), "{stdout}");
 }

@@ -14,4 +14,5 @@ mod ledger;
 mod notifications;
 mod orders;
 mod settlement;
+mod stats;
 mod trace;

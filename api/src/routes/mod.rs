@@ -13,6 +13,7 @@ pub mod orders;
 pub mod organizations;
 pub mod partners;
 pub mod settlement;
+pub mod stats;
 pub mod trace;
 pub mod webhooks;
 
@@ -130,6 +131,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(trace::record_trace_event)
             .service(trace::get_trace)
             .service(trace::trace_qr_svg)
-            .service(trace::trace_qr_png),
+            .service(trace::trace_qr_png)
+            .service(stats::sales_stats)
+            .service(stats::unsalable_alerts),
     );
 }

@@ -47,8 +47,18 @@ impl OrgRepository for MemoryOrgs {
     fn list(&self, _filter: &OrgFilter) -> Result<Vec<Organization>, Unknown> {
         Err(unused("orgs.list"))
     }
-    fn lineage(&self, _id: OrgId) -> Result<Vec<OrgId>, Unknown> {
-        Err(unused("orgs.lineage"))
+    fn lineage(&self, id: OrgId) -> Result<Vec<OrgId>, Unknown> {
+        let orgs = self.orgs.lock().map_err(|_| poisoned())?;
+        let mut out = Vec::new();
+        let mut cur = orgs.get(&id);
+        while let Some(o) = cur {
+            if out.contains(&o.id) {
+                break;
+            }
+            out.push(o.id);
+            cur = o.parent_id.and_then(|p| orgs.get(&p));
+        }
+        Ok(out)
     }
     fn update(&self, _id: OrgId, _patch: &OrgPatch) -> Result<Option<Organization>, OrgWriteError> {
         Err(OrgWriteError::Unknown(unused("orgs.update")))
