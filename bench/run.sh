@@ -32,6 +32,8 @@ export BIND_ADDR="127.0.0.1:$PORT" LOG_FORMAT=json RUST_LOG=warn HTTP_WORKERS=2 
 # a platform admin for the settlement scenario (benchmark database only)
 export BOOTSTRAP_ADMIN_EMAIL=bench-admin@coopmart.local BOOTSTRAP_ADMIN_PASSWORD=Ledger-Close-Run-2026
 export REDIS_KEY_PREFIX="bench:"
+# the statistics scenario seals its history at once (sealing is a sweep)
+export SALES_SEAL_INTERVAL_MS=1000
 
 ./target/release/coopmart serve > .dev/bench-server.log 2>&1 &
 SERVER=$!

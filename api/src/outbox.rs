@@ -58,51 +58,100 @@ pub async fn round(state: &web::Data<AppState>) -> anyhow::Result<bool> {
     })
     .await??;
     let n = claimed.len();
-    let sends = claimed.into_iter().map(|c| {
+    let (mails, hooks): (Vec<Claimed>, Vec<Claimed>) = claimed
+        .into_iter()
+        .partition(|c| c.channel == Channel::Email);
+    let hook_sends = hooks.into_iter().map(|c| {
         let state = state.clone();
         async move {
-            let (ok, code, error) = match c.channel {
-                Channel::Email => send_mail(&state, &c).await,
-                Channel::Webhook => send_webhook(&state, &c).await,
-            };
-            (c, ok, code, error)
+            let (ok, code, error) = send_webhook(&state, &c).await;
+            (c.id, c.attempts, ok, code, error)
         }
     });
-    let results = futures_util::future::join_all(sends).await;
+    let (mut results, mail_results) = futures_util::future::join(
+        futures_util::future::join_all(hook_sends),
+        send_mails(state, mails),
+    )
+    .await;
+    results.extend(mail_results);
     // the sent ones in one write; each failure with its own retry time
     let done: Vec<(uuid::Uuid, Option<u16>)> = results
         .iter()
-        .filter(|(_, ok, _, _)| *ok)
-        .map(|(c, _, code, _)| (c.id, *code))
+        .filter(|(_, _, ok, _, _)| *ok)
+        .map(|(id, _, _, code, _)| (*id, *code))
         .collect();
     let s = state.clone();
     web::block(move || s.outbox.delivered(&done, Utc::now())).await??;
-    for (c, ok, code, error) in &results {
+    for (id, attempts, ok, code, error) in &results {
         if !ok {
-            record_failure(state, c, *code, error).await?;
+            record_failure(state, *id, *attempts, *code, error).await?;
         }
     }
     Ok(dispatched == usize::try_from(DISPATCH)? || n == usize::try_from(CLAIM)?)
 }
 
-async fn send_mail(state: &web::Data<AppState>, c: &Claimed) -> (bool, Option<u16>, String) {
+/// A delivery's outcome: (id, failed attempts before, sent, HTTP status,
+/// error).
+type Outcome = (uuid::Uuid, u32, bool, Option<u16>, String);
+
+/// Mail connections used at once by one worker round.
+const MAIL_LANES: usize = 4;
+
+/// Sends a round's e-mails: rendered and sent in a few blocking lanes,
+/// each over one (pooled) SMTP connection in turn, rather than a blocking
+/// task per mail.
+async fn send_mails(state: &web::Data<AppState>, mails: Vec<Claimed>) -> Vec<Outcome> {
+    if mails.is_empty() {
+        return Vec::new();
+    }
+    let per_lane = mails.len().div_ceil(MAIL_LANES);
+    let mut lanes: Vec<Vec<Claimed>> = Vec::new();
+    let mut rest = mails;
+    while !rest.is_empty() {
+        let tail = rest.split_off(per_lane.min(rest.len()));
+        lanes.push(rest);
+        rest = tail;
+    }
+    let runs = lanes.into_iter().map(|lane| {
+        let mailer = state.mailer.clone();
+        async move {
+            let ids: Vec<(uuid::Uuid, u32)> = lane.iter().map(|c| (c.id, c.attempts)).collect();
+            match web::block(move || {
+                lane.iter()
+                    .map(|c| match send_mail(mailer.as_ref(), c) {
+                        Ok(()) => (c.id, c.attempts, true, None, String::new()),
+                        Err(e) => (c.id, c.attempts, false, None, e),
+                    })
+                    .collect::<Vec<Outcome>>()
+            })
+            .await
+            {
+                Ok(r) => r,
+                // the lane's thread is gone: each of its mails is retried
+                Err(e) => ids
+                    .into_iter()
+                    .map(|(id, attempts)| (id, attempts, false, None, e.to_string()))
+                    .collect(),
+            }
+        }
+    });
+    futures_util::future::join_all(runs)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+fn send_mail(mailer: &dyn domain::mail::Mailer, c: &Claimed) -> Result<(), String> {
     let Some(template) = c
         .template
         .as_deref()
         .and_then(infra::mail_templates::template)
     else {
-        return (false, None, format!("no mail template {:?}", c.template));
+        return Err(format!("no mail template {:?}", c.template));
     };
-    let mail = match compose_mail(template, &c.event, &c.recipient) {
-        Ok(m) => m,
-        Err(e) => return (false, None, e.to_string()),
-    };
-    let mailer = state.mailer.clone();
-    match web::block(move || mailer.send(&mail)).await {
-        Ok(Ok(())) => (true, None, String::new()),
-        Ok(Err(e)) => (false, None, e.to_string()),
-        Err(e) => (false, None, e.to_string()),
-    }
+    let mail = compose_mail(template, &c.event, &c.recipient).map_err(|e| e.to_string())?;
+    mailer.send(&mail).map_err(|e| e.to_string())
 }
 
 /// Refuses targets that resolve to loopback, private or link-local
@@ -162,12 +211,13 @@ async fn send_webhook(state: &web::Data<AppState>, c: &Claimed) -> (bool, Option
 
 async fn record_failure(
     state: &web::Data<AppState>,
-    c: &Claimed,
+    id: uuid::Uuid,
+    failed_before: u32,
     code: Option<u16>,
     error: &str,
 ) -> anyhow::Result<()> {
     let s = state.clone();
-    let (id, attempts) = (c.id, c.attempts + 1);
+    let attempts = failed_before + 1;
     let error = error.to_owned();
     let cfg = state.settings.outbox.clone();
     let jitter: f64 = rand::thread_rng().gen_range(0.0..=1.0);

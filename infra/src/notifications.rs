@@ -20,6 +20,7 @@ use domain::notifications::*;
 use domain::orders::Unknown;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 use crate::db::{bad, get_conn, PgPool};
@@ -74,12 +75,6 @@ impl From<EventRow> for Event {
 }
 
 #[derive(QueryableByName)]
-struct Address {
-    #[diesel(sql_type = Text)]
-    address: String,
-}
-
-#[derive(QueryableByName)]
 struct Hook {
     #[diesel(sql_type = SqlUuid)]
     id: Uuid,
@@ -97,42 +92,96 @@ fn payload_id(e: &Event, key: &str) -> Option<Uuid> {
         .and_then(|s| s.parse().ok())
 }
 
-/// The e-mail addresses a recipient rule names for an event.
-fn addresses(conn: &mut PgConnection, e: &Event, who: Recipient) -> QueryResult<Vec<String>> {
-    let (sql, id) = match who {
-        Recipient::Buyer => (
-            "SELECT email AS address FROM users WHERE id = $1 AND email IS NOT NULL",
-            payload_id(e, "buyer_user_id"),
-        ),
-        Recipient::SellersOfOrder => (
-            "SELECT DISTINCT o.contact_email AS address FROM seller_orders so \
-             JOIN organizations o ON o.id = so.seller_id WHERE so.order_id = $1",
-            payload_id(e, "order_id"),
-        ),
-        Recipient::Seller => (
-            "SELECT contact_email AS address FROM organizations WHERE id = $1",
-            payload_id(e, "seller_id"),
-        ),
+#[derive(QueryableByName)]
+struct IdAddress {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = Text)]
+    address: String,
+}
+
+/// The e-mail addresses the recipient rules of a batch of events name,
+/// read with three queries for the whole batch (one per kind of owner)
+/// instead of one or two per event.
+#[derive(Default)]
+struct AddressBook {
+    users: HashMap<Uuid, String>,
+    orgs: HashMap<Uuid, String>,
+    sellers_of_order: HashMap<Uuid, Vec<String>>,
+}
+
+/// Whose address a rule names for an event: (user, organization, order).
+fn owner(e: &Event, who: Recipient) -> (Option<Uuid>, Option<Uuid>, Option<Uuid>) {
+    match who {
+        Recipient::Buyer => (payload_id(e, "buyer_user_id"), None, None),
+        Recipient::SellersOfOrder => (None, None, payload_id(e, "order_id")),
+        Recipient::Seller => (None, payload_id(e, "seller_id"), None),
         Recipient::Applicant => match payload_id(e, "applicant_user_id") {
-            Some(u) => (
-                "SELECT email AS address FROM users WHERE id = $1 AND email IS NOT NULL",
-                Some(u),
-            ),
-            None => (
-                "SELECT contact_email AS address FROM organizations WHERE id = $1",
-                payload_id(e, "applicant_organization_id"),
-            ),
+            Some(u) => (Some(u), None, None),
+            None => (None, payload_id(e, "applicant_organization_id"), None),
         },
-    };
-    let Some(id) = id else {
-        return Ok(Vec::new());
-    };
-    Ok(diesel::sql_query(sql)
-        .bind::<SqlUuid, _>(id)
-        .load::<Address>(conn)?
-        .into_iter()
-        .map(|a| a.address)
-        .collect())
+    }
+}
+
+impl AddressBook {
+    fn load(conn: &mut PgConnection, events: &[Event]) -> QueryResult<Self> {
+        let (mut users, mut orgs, mut orders) = (Vec::new(), Vec::new(), Vec::new());
+        for e in events {
+            for (_, who) in mails_for(&e.event_type) {
+                let (u, o, ord) = owner(e, *who);
+                users.extend(u);
+                orgs.extend(o);
+                orders.extend(ord);
+            }
+        }
+        let mut book = AddressBook::default();
+        if !users.is_empty() {
+            book.users = diesel::sql_query(
+                "SELECT id, email AS address FROM users WHERE id = ANY ($1) AND email IS NOT NULL",
+            )
+            .bind::<Array<SqlUuid>, _>(&users)
+            .load::<IdAddress>(conn)?
+            .into_iter()
+            .map(|r| (r.id, r.address))
+            .collect();
+        }
+        if !orgs.is_empty() {
+            book.orgs = diesel::sql_query(
+                "SELECT id, contact_email AS address FROM organizations WHERE id = ANY ($1)",
+            )
+            .bind::<Array<SqlUuid>, _>(&orgs)
+            .load::<IdAddress>(conn)?
+            .into_iter()
+            .map(|r| (r.id, r.address))
+            .collect();
+        }
+        if !orders.is_empty() {
+            let rows = diesel::sql_query(
+                "SELECT DISTINCT so.order_id AS id, o.contact_email AS address FROM seller_orders so \
+                 JOIN organizations o ON o.id = so.seller_id WHERE so.order_id = ANY ($1) \
+                 ORDER BY 1, 2",
+            )
+            .bind::<Array<SqlUuid>, _>(&orders)
+            .load::<IdAddress>(conn)?;
+            for r in rows {
+                book.sellers_of_order
+                    .entry(r.id)
+                    .or_default()
+                    .push(r.address);
+            }
+        }
+        Ok(book)
+    }
+
+    /// The e-mail addresses a recipient rule names for an event.
+    fn addresses(&self, e: &Event, who: Recipient) -> Vec<String> {
+        match owner(e, who) {
+            (Some(u), _, _) => self.users.get(&u).cloned().into_iter().collect(),
+            (_, Some(o), _) => self.orgs.get(&o).cloned().into_iter().collect(),
+            (_, _, Some(ord)) => self.sellers_of_order.get(&ord).cloned().unwrap_or_default(),
+            (None, None, None) => Vec::new(),
+        }
+    }
 }
 
 /// Deliveries a fan-out writes, inserted in one statement.
@@ -251,10 +300,11 @@ impl OutboxStore for PgOutbox {
                     .execute(conn)?;
             }
             let events: Vec<Event> = events.into_iter().map(Event::from).collect();
+            let book = AddressBook::load(conn, &events)?;
             let mut out = NewDeliveries::default();
             for e in &events {
                 for (template, who) in mails_for(&e.event_type) {
-                    for address in addresses(conn, e, *who)? {
+                    for address in book.addresses(e, *who) {
                         out.push(e.id, Channel::Email, None, None, address, Some(template));
                     }
                 }

@@ -240,7 +240,9 @@ impl SalesStore for PgSales {
                         match first {
                             // a day earlier covers the offset to UTC
                             Some(d) => d - Duration::days(1),
-                            None => last,
+                            // no history yet: nothing to seal (history
+                            // loaded later is sealed from its first day)
+                            None => return Ok(false),
                         }
                     }
                 };
