@@ -110,7 +110,7 @@ pub struct OrderSettings {
 /// Sales statistics and unsalable alerts (docs/stats.md).
 #[derive(Debug, Clone)]
 pub struct StatsSettings {
-    /// A day is sealed into the rollup this long after it ended.
+    /// An hour is sealed into the rollup this long after it ended.
     pub seal_margin: Duration,
     /// How often the sweep looks for days to seal.
     pub seal_interval: Duration,
@@ -332,7 +332,7 @@ impl Settings {
                 },
             },
             stats: StatsSettings {
-                seal_margin: Duration::from_secs(r.parse("SALES_SEAL_MARGIN_SECS", 3_600)),
+                seal_margin: Duration::from_secs(r.parse("SALES_SEAL_MARGIN_SECS", 300)),
                 seal_interval: r.millis("SALES_SEAL_INTERVAL_MS", 60_000),
                 unsalable_min_stock: r.parse("UNSALABLE_MIN_STOCK", 100),
                 unsalable_threshold_bp: {

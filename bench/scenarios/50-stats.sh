@@ -4,9 +4,9 @@
 # 500,000 paid seller orders of 1,000 sellers in 20 counties, two lines
 # each (the 10,000 benchmark listings, so their categories), paid over the
 # last 60 days, 2 % refunded in full, are written by SQL; the server's sweep
-# seals the closed days into the rollup (timed); then GET /stats/sales for
-# the last 30 days by seller, region and category under load, reading 29
-# sealed days from the rollup and today live from the order history.
+# seals the closed hours into the daily rollup (timed); then GET
+# /stats/sales for the last 30 days by seller, region and category under
+# load, reading the rollup and the facts of the hour not sealed yet live.
 ADMIN_TOKEN=$(curl -fs -X POST "$BASE/api/v1/auth/token" -d grant_type=password \
   -d username="$BOOTSTRAP_ADMIN_EMAIL" -d password="$BOOTSTRAP_ADMIN_PASSWORD" | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
 echo "[bench] writing 1,000 sellers, 500,000 paid seller orders, 1,000,000 order lines over 60 days"
@@ -53,16 +53,16 @@ ANALYZE organizations; ANALYZE seller_orders; ANALYZE order_items; ANALYZE order
 SQL
 echo "[bench] written in $(( $(date +%s) - gen_start )) s: $(psql_bench -c "SELECT count(*) FROM order_items i JOIN seller_orders so ON so.id = i.seller_order_id WHERE so.seller_id IN (SELECT id FROM organizations WHERE credit_code LIKE 'BENCHSTATS%')") order lines"
 
-# the sweep seals the closed days (31 a round, a round a second)
+# the sweep seals the closed hours (744 a round, a round a second)
 seal_start=$(date +%s.%N)
-# every closed day is sealed once the watermark reaches the last sealable
-# day (one hour of margin)
+# every closed hour is sealed once the watermark reaches the last sealable
+# hour (five minutes of margin)
 for _ in $(seq 1 600); do
-  [ "$(psql_bench -c "SELECT coalesce(max(day) >= ((now() - interval '1 hour') AT TIME ZONE INTERVAL '+08:00')::date - 1, false) FROM sales_days")" = t ] && break
+  [ "$(psql_bench -c "SELECT coalesce(max(hour) >= date_trunc('hour', now() - interval '5 minutes') - interval '1 hour', false) FROM sales_hours")" = t ] && break
   sleep 0.5
 done
 seal_secs=$(awk -v s="$seal_start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
-echo "  sealed $(psql_bench -c "SELECT count(*) FROM sales_days") days in ${seal_secs} s (polled every 0.5 s): $(psql_bench -c "SELECT count(*) FROM sales_daily_sellers") seller rows, $(psql_bench -c "SELECT count(*) FROM sales_daily_categories") category rows"
+echo "  sealed $(psql_bench -c "SELECT count(*) FROM sales_hours") hours in ${seal_secs} s (polled every 0.5 s): $(psql_bench -c "SELECT count(*) FROM sales_daily_sellers") seller rows, $(psql_bench -c "SELECT count(*) FROM sales_daily_categories") category rows"
 
 from=$(date -u -d '29 days ago' +%F); to=$(date -u -d tomorrow +%F)
 # the figures agree with a brute-force sum over the same order lines
@@ -75,6 +75,12 @@ echo "  30-day gross: API $api_gross fen, brute force $sql_gross fen"
 cat > .dev/bench-stats.lua <<LUA
 wrk.headers["Authorization"] = "Bearer $ADMIN_TOKEN"
 LUA
+# one client: how long one report takes (a dashboard opening)
+for g in seller region category; do
+  out=$(wrk -t1 -c1 -d5s --latency -s .dev/bench-stats.lua "$BASE/api/v1/stats/sales?from=$from&to=$to&group_by=$g")
+  printf '%-28s %12s req/s   p50 %8s   p99 %8s   (1 client)\n' "stats_30d_by_${g}_1c" \
+    "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" "$(awk '$1=="50%" {print $2}' <<<"$out")" "$(awk '$1=="99%" {print $2}' <<<"$out")"
+done
 for g in seller region category; do
   run_wrk "stats_30d_by_$g" "$BASE/api/v1/stats/sales?from=$from&to=$to&group_by=$g" -s .dev/bench-stats.lua
 done

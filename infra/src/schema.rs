@@ -432,6 +432,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    sales_daily_category_totals (day, category_id) {
+        day -> Date,
+        category_id -> Uuid,
+        gross_fen -> Int8,
+        orders -> Int4,
+        units -> Int8,
+        refunds_fen -> Int8,
+    }
+}
+
+diesel::table! {
     sales_daily_sellers (day, seller_id) {
         day -> Date,
         seller_id -> Uuid,
@@ -443,8 +454,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    sales_days (day) {
-        day -> Date,
+    sales_hours (hour) {
+        hour -> Timestamptz,
         sealed_at -> Timestamptz,
     }
 }
@@ -696,9 +707,8 @@ diesel::joinable!(refund_requests -> organizations (seller_id));
 diesel::joinable!(refund_requests -> seller_orders (seller_order_id));
 diesel::joinable!(sales_daily_categories -> categories (category_id));
 diesel::joinable!(sales_daily_categories -> organizations (seller_id));
-diesel::joinable!(sales_daily_categories -> sales_days (day));
+diesel::joinable!(sales_daily_category_totals -> categories (category_id));
 diesel::joinable!(sales_daily_sellers -> organizations (seller_id));
-diesel::joinable!(sales_daily_sellers -> sales_days (day));
 diesel::joinable!(seller_orders -> orders (order_id));
 diesel::joinable!(seller_orders -> organizations (seller_id));
 diesel::joinable!(settlements -> users (created_by));
@@ -758,8 +768,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     refund_request_parts,
     refund_requests,
     sales_daily_categories,
+    sales_daily_category_totals,
     sales_daily_sellers,
-    sales_days,
+    sales_hours,
     seller_orders,
     settlements,
     shipment_events,

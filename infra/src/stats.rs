@@ -1,7 +1,7 @@
-//! Sales figures from the order history, and the daily rollup of closed
-//! days (migration `sales_stats`). The facts are read in one place,
-//! [`FACTS`]: sealing a day and the live part of a report use the same
-//! query, so sealed and live days always agree.
+//! Sales figures from the order history, and the daily rollup that closed
+//! hours are sealed into (migration `sales_stats`). The facts are read in
+//! one place, [`FACTS`]: sealing an hour and the live part of a report use
+//! the same query, so sealed and live figures always agree.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use diesel::prelude::*;
@@ -49,7 +49,7 @@ const FACTS: &str = "
      WHERE r.status = 'refunded' AND r.refunded_at >= $1 AND r.refunded_at < $2
        AND ($3::uuid[] IS NULL OR r.seller_id = ANY ($3))";
 
-/// Serialises sealing across instances (one day at a time, in order).
+/// Serialises sealing across instances (one hour at a time, in order).
 const SEAL_LOCK: i64 = 0x7361_6c65_7364_6179; // "salesday"
 
 #[derive(QueryableByName)]
@@ -80,9 +80,9 @@ impl GroupRow {
 }
 
 #[derive(QueryableByName)]
-struct Day {
-    #[diesel(sql_type = Nullable<Date>)]
-    day: Option<NaiveDate>,
+struct Instant {
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    at: Option<DateTime<Utc>>,
 }
 
 #[derive(QueryableByName)]
@@ -91,11 +91,13 @@ struct Id {
     id: Uuid,
 }
 
-/// The last sealed day.
-fn watermark(conn: &mut PgConnection) -> QueryResult<Option<NaiveDate>> {
-    Ok(diesel::sql_query("SELECT max(day) AS day FROM sales_days")
-        .get_result::<Day>(conn)?
-        .day)
+/// Where the sealed facts end: the end of the last sealed hour.
+fn watermark(conn: &mut PgConnection) -> QueryResult<Option<DateTime<Utc>>> {
+    Ok(
+        diesel::sql_query("SELECT max(hour) + interval '1 hour' AS at FROM sales_hours")
+            .get_result::<Instant>(conn)?
+            .at,
+    )
 }
 
 /// The sellers under the scope's roots (None: everyone).
@@ -138,46 +140,42 @@ fn key_of(group: GroupBy) -> (&'static str, &'static str, &'static str) {
     }
 }
 
-fn day_bounds(from: NaiveDate, to: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
-    (day_start(from), day_start(to + Duration::days(1)))
-}
-
-/// Figures by group over days [from, to]: the rollup for sealed days (a
-/// seller row per day, or a category row for `category`), the facts for
-/// the others.
+/// Figures by group: the rollup rows of days `days` (a seller row per
+/// day, or a category row for `category`) and the facts of `live`.
 fn grouped(
     conn: &mut PgConnection,
-    sealed: Option<(NaiveDate, NaiveDate)>,
-    live: Option<(NaiveDate, NaiveDate)>,
+    days: (NaiveDate, NaiveDate),
+    live: Option<(DateTime<Utc>, DateTime<Utc>)>,
     group: GroupBy,
     scope: &Option<Vec<Uuid>>,
 ) -> QueryResult<Vec<GroupRow>> {
     let (key, label, join) = key_of(group);
-    let mut out = Vec::new();
-    if let Some((from, to)) = sealed {
-        let table = if group == GroupBy::Category {
-            "sales_daily_categories"
-        } else {
-            "sales_daily_sellers"
-        };
-        let sql = format!(
-            "SELECT {key} AS key, min({label}) AS label, sum(r.gross_fen)::bigint AS gross, \
-                    sum(r.orders)::bigint AS orders, sum(r.units)::bigint AS units, \
-                    sum(r.refunds_fen)::bigint AS refunds \
-               FROM {table} r {join} \
-              WHERE r.day BETWEEN $1 AND $2 AND ($3::uuid[] IS NULL OR r.seller_id = ANY ($3)) \
-              GROUP BY 1"
-        );
-        out.extend(
-            diesel::sql_query(sql)
-                .bind::<Date, _>(from)
-                .bind::<Date, _>(to)
-                .bind::<Nullable<Array<SqlUuid>>, _>(scope)
-                .load::<GroupRow>(conn)?,
-        );
-    }
-    if let Some((from, to)) = live {
-        let (t0, t1) = day_bounds(from, to);
+    let (table, filter) = match (group, scope) {
+        // every seller: the category totals
+        (GroupBy::Category, None) => ("sales_daily_category_totals", "$3::uuid[] IS NULL"),
+        (GroupBy::Category, Some(_)) => (
+            "sales_daily_categories",
+            "($3::uuid[] IS NULL OR r.seller_id = ANY ($3))",
+        ),
+        _ => (
+            "sales_daily_sellers",
+            "($3::uuid[] IS NULL OR r.seller_id = ANY ($3))",
+        ),
+    };
+    let sql = format!(
+        "SELECT {key} AS key, min({label}) AS label, sum(r.gross_fen)::bigint AS gross, \
+                sum(r.orders)::bigint AS orders, sum(r.units)::bigint AS units, \
+                sum(r.refunds_fen)::bigint AS refunds \
+           FROM {table} r {join} \
+          WHERE r.day BETWEEN $1 AND $2 AND {filter} \
+          GROUP BY 1"
+    );
+    let mut out = diesel::sql_query(sql)
+        .bind::<Date, _>(days.0)
+        .bind::<Date, _>(days.1)
+        .bind::<Nullable<Array<SqlUuid>>, _>(scope)
+        .load::<GroupRow>(conn)?;
+    if let Some((t0, t1)) = live {
         let sql = format!(
             "SELECT {key} AS key, min({label}) AS label, sum(r.gross)::bigint AS gross, \
                     count(DISTINCT r.sale)::bigint AS orders, sum(r.units)::bigint AS units, \
@@ -214,34 +212,33 @@ struct ListingRow {
 impl SalesStore for PgSales {
     fn seal_through(
         &self,
-        last: NaiveDate,
-        max_days: usize,
+        last: DateTime<Utc>,
+        max_hours: usize,
         now: DateTime<Utc>,
     ) -> Result<usize, Unknown> {
         let mut conn = get_conn(&self.pool)?;
         let mut sealed = 0;
-        while sealed < max_days {
+        while sealed < max_hours {
             let done = conn.transaction::<_, DieselError, _>(|conn| {
                 diesel::sql_query(format!("SELECT pg_advisory_xact_lock({SEAL_LOCK})"))
                     .execute(conn)?;
                 let next = match watermark(conn)? {
-                    Some(d) => d + Duration::days(1),
-                    // nothing sealed yet: start at the first day with a fact
+                    Some(w) => w,
+                    // nothing sealed yet: start at the first hour with a fact
                     None => {
                         let first = diesel::sql_query(
-                            "SELECT least( \
+                            "SELECT date_trunc('hour', least( \
                                (SELECT min(occurred_at) FROM order_events \
                                  WHERE seller_order_id IS NOT NULL AND to_status IN ('paid', 'refunded')), \
                                (SELECT min(refunded_at) FROM refund_requests WHERE status = 'refunded') \
-                             )::date AS day",
+                             )) AS at",
                         )
-                        .get_result::<Day>(conn)?
-                        .day;
+                        .get_result::<Instant>(conn)?
+                        .at;
                         match first {
-                            // a day earlier covers the offset to UTC
-                            Some(d) => d - Duration::days(1),
+                            Some(h) => h,
                             // no history yet: nothing to seal (history
-                            // loaded later is sealed from its first day)
+                            // loaded later is sealed from its first hour)
                             None => return Ok(false),
                         }
                     }
@@ -249,31 +246,51 @@ impl SalesStore for PgSales {
                 if next > last {
                     return Ok(false);
                 }
-                let (t0, t1) = day_bounds(next, next);
-                diesel::sql_query("INSERT INTO sales_days (day, sealed_at) VALUES ($1, $2)")
-                    .bind::<Date, _>(next)
+                diesel::sql_query("INSERT INTO sales_hours (hour, sealed_at) VALUES ($1, $2)")
+                    .bind::<Timestamptz, _>(next)
                     .bind::<Timestamptz, _>(now)
                     .execute(conn)?;
-                let no_scope: Option<Vec<Uuid>> = None;
+                let all: Option<Vec<Uuid>> = None;
+                let end = next + Duration::hours(1);
                 diesel::sql_query(format!(
-                    "INSERT INTO sales_daily_sellers (day, seller_id, gross_fen, orders, units, refunds_fen) \
-                     SELECT $4, r.seller_id, sum(r.gross), count(DISTINCT r.sale), sum(r.units), sum(r.refunds) \
-                       FROM ({FACTS}) r GROUP BY r.seller_id"
+                    "INSERT INTO sales_daily_sellers AS d (day, seller_id, gross_fen, orders, units, refunds_fen) \
+                     SELECT r.day, r.seller_id, sum(r.gross), count(DISTINCT r.sale), sum(r.units), sum(r.refunds) \
+                       FROM ({FACTS}) r GROUP BY r.day, r.seller_id \
+                     ON CONFLICT (day, seller_id) DO UPDATE SET \
+                       gross_fen = d.gross_fen + EXCLUDED.gross_fen, orders = d.orders + EXCLUDED.orders, \
+                       units = d.units + EXCLUDED.units, refunds_fen = d.refunds_fen + EXCLUDED.refunds_fen"
                 ))
-                .bind::<Timestamptz, _>(t0)
-                .bind::<Timestamptz, _>(t1)
-                .bind::<Nullable<Array<SqlUuid>>, _>(&no_scope)
-                .bind::<Date, _>(next)
+                .bind::<Timestamptz, _>(next)
+                .bind::<Timestamptz, _>(end)
+                .bind::<Nullable<Array<SqlUuid>>, _>(&all)
                 .execute(conn)?;
                 diesel::sql_query(format!(
-                    "INSERT INTO sales_daily_categories (day, seller_id, category_id, gross_fen, orders, units, refunds_fen) \
-                     SELECT $4, r.seller_id, r.category_id, sum(r.gross), count(DISTINCT r.sale), sum(r.units), sum(r.refunds) \
-                       FROM ({FACTS}) r GROUP BY r.seller_id, r.category_id"
+                    "INSERT INTO sales_daily_categories AS d \
+                            (day, seller_id, category_id, gross_fen, orders, units, refunds_fen) \
+                     SELECT r.day, r.seller_id, r.category_id, sum(r.gross), count(DISTINCT r.sale), \
+                            sum(r.units), sum(r.refunds) \
+                       FROM ({FACTS}) r GROUP BY r.day, r.seller_id, r.category_id \
+                     ON CONFLICT (day, seller_id, category_id) DO UPDATE SET \
+                       gross_fen = d.gross_fen + EXCLUDED.gross_fen, orders = d.orders + EXCLUDED.orders, \
+                       units = d.units + EXCLUDED.units, refunds_fen = d.refunds_fen + EXCLUDED.refunds_fen"
                 ))
-                .bind::<Timestamptz, _>(t0)
-                .bind::<Timestamptz, _>(t1)
-                .bind::<Nullable<Array<SqlUuid>>, _>(&no_scope)
-                .bind::<Date, _>(next)
+                .bind::<Timestamptz, _>(next)
+                .bind::<Timestamptz, _>(end)
+                .bind::<Nullable<Array<SqlUuid>>, _>(&all)
+                .execute(conn)?;
+                diesel::sql_query(format!(
+                    "INSERT INTO sales_daily_category_totals AS d \
+                            (day, category_id, gross_fen, orders, units, refunds_fen) \
+                     SELECT r.day, r.category_id, sum(r.gross), count(DISTINCT r.sale), \
+                            sum(r.units), sum(r.refunds) \
+                       FROM ({FACTS}) r GROUP BY r.day, r.category_id \
+                     ON CONFLICT (day, category_id) DO UPDATE SET \
+                       gross_fen = d.gross_fen + EXCLUDED.gross_fen, orders = d.orders + EXCLUDED.orders, \
+                       units = d.units + EXCLUDED.units, refunds_fen = d.refunds_fen + EXCLUDED.refunds_fen"
+                ))
+                .bind::<Timestamptz, _>(next)
+                .bind::<Timestamptz, _>(end)
+                .bind::<Nullable<Array<SqlUuid>>, _>(&all)
                 .execute(conn)?;
                 Ok(true)
             })?;
@@ -292,24 +309,19 @@ impl SalesStore for PgSales {
         scope: &Scope,
     ) -> Result<(Vec<StoredRow>, Figures), Unknown> {
         let mut conn = get_conn(&self.pool)?;
-        // one snapshot: a day sealed meanwhile is read once, from one side
+        // one snapshot: an hour sealed meanwhile is read once, from one side
         Ok(conn
             .build_transaction()
             .repeatable_read()
             .read_only()
             .run::<_, DieselError, _>(|conn| {
                 let scope = sellers(conn, scope)?;
-                let w = watermark(conn)?;
-                let sealed = match w {
-                    Some(w) if w >= period.from => Some((period.from, period.to.min(w))),
-                    _ => None,
-                };
-                let live_from = match w {
-                    Some(w) if w >= period.from => w + Duration::days(1),
-                    _ => period.from,
-                };
-                let live = (live_from <= period.to).then_some((live_from, period.to));
-                let rows = grouped(conn, sealed, live, group, &scope)?;
+                let (t0, t1) = period.bounds();
+                // the rollup holds the facts before the watermark; the rest is live
+                let live_from = watermark(conn)?.map_or(t0, |w| w.max(t0));
+                let live = (live_from < t1).then_some((live_from, t1));
+                let days = (period.from, period.to);
+                let rows = grouped(conn, days, live, group, &scope)?;
                 let mut by_key: HashMap<String, (String, Figures)> = HashMap::new();
                 for r in &rows {
                     let e = by_key
@@ -319,7 +331,7 @@ impl SalesStore for PgSales {
                 }
                 // totals count each seller order once: from the seller rows
                 let totals_rows = if group == GroupBy::Category {
-                    grouped(conn, sealed, live, GroupBy::Seller, &scope)?
+                    grouped(conn, days, live, GroupBy::Seller, &scope)?
                 } else {
                     rows
                 };

@@ -161,7 +161,7 @@ async fn sales_figures_equal_the_orders_sealed_or_live_and_stay_within_the_subtr
     )
     .unwrap();
 
-    // four instances' sweeps at once seal each closed day once
+    // four instances' sweeps at once seal each closed hour once, in order
     let seals: Vec<_> = (0..4)
         .map(|_| {
             let state = app.state.clone();
@@ -172,11 +172,19 @@ async fn sales_figures_equal_the_orders_sealed_or_live_and_stay_within_the_subtr
     for s in seals {
         sealed += s.await.unwrap();
     }
-    let days = app.count("SELECT count(*) AS n FROM sales_days");
-    assert_eq!(sealed as i64, days);
-    assert!(days >= 3, "{days} days sealed");
+    let hours = app.count("SELECT count(*) AS n FROM sales_hours");
+    assert_eq!(sealed as i64, hours);
+    assert!(hours >= 72, "{hours} hours sealed");
     assert_eq!(
-        app.count("SELECT count(*) AS n FROM sales_daily_sellers"),
+        app.count("SELECT (extract(epoch FROM max(hour) - min(hour)) / 3600)::bigint + 1 AS n FROM sales_hours"),
+        hours,
+        "no gaps"
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) AS n FROM sales_daily_sellers WHERE seller_id = '{coop_a}' AND gross_fen = 3500 \
+              AND day = ((now() - interval '3 days') AT TIME ZONE INTERVAL '+08:00')::date"
+        )),
         1,
         "o1's seller-day, once"
     );

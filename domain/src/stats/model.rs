@@ -31,12 +31,19 @@ pub fn day_start(d: NaiveDate) -> DateTime<Utc> {
     (d.and_time(NaiveTime::MIN) - Duration::seconds(i64::from(CHINA_OFFSET_SECS))).and_utc()
 }
 
-/// The last day that may be sealed at `now`: a day is sealed once it has
-/// been over for `margin` (a sale is dated when its transaction starts; the
-/// margin outlasts any transaction, so nothing dated that day commits after
-/// it is sealed).
-pub fn last_sealable(now: DateTime<Utc>, margin: Duration) -> NaiveDate {
-    day_of(now - margin) - Duration::days(1)
+/// The start of the hour `t` falls in.
+pub fn hour_of(t: DateTime<Utc>) -> DateTime<Utc> {
+    let secs = t.timestamp();
+    DateTime::from_timestamp(secs - secs.rem_euclid(3600), 0).unwrap_or(t)
+}
+
+/// The start of the last hour that may be sealed at `now`: an hour is
+/// sealed once it has been over for `margin` (a sale is dated when its
+/// transaction starts; the margin outlasts any transaction, so nothing
+/// dated in a sealed hour commits after it). China Standard Time is a whole
+/// number of hours from UTC, so every hour lies within one business day.
+pub fn last_sealable(now: DateTime<Utc>, margin: Duration) -> DateTime<Utc> {
+    hour_of(now - margin) - Duration::hours(1)
 }
 
 crate::wire_enum!(

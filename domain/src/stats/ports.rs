@@ -1,6 +1,6 @@
 //! Ports of the statistics context.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 
 use super::model::*;
 use crate::coop::OrgId;
@@ -14,20 +14,23 @@ pub type StoredRow = (String, String, Figures);
 
 /// The rollup and the order history it is made from.
 pub trait SalesStore: Send + Sync {
-    /// Seals the days after the last sealed one, up to `last` (at most
-    /// `max_days` of them), each in one transaction: its figures go into
-    /// the rollup and the day is marked sealed. Instances running this at
-    /// once seal each day once. Returns the days sealed.
+    /// Seals the hours after the last sealed one (from the first hour with
+    /// a fact when none is), up to the one starting at `last` (at most
+    /// `max_hours` of them), each in one transaction: its facts are added to
+    /// its day's rollup rows and the hour is marked sealed. Instances
+    /// running this at once seal each hour once, in order. Returns the
+    /// hours sealed.
     fn seal_through(
         &self,
-        last: NaiveDate,
-        max_days: usize,
+        last: DateTime<Utc>,
+        max_hours: usize,
         now: DateTime<Utc>,
     ) -> Result<usize, Unknown>;
 
-    /// The figures of `period` by `group` over the sellers in `scope`:
-    /// sealed days from the rollup, later days from the history. `totals`
-    /// counts each seller order once.
+    /// The figures of `period` by `group` over the sellers in `scope`: the
+    /// rollup rows of its days, and the facts after the last sealed hour
+    /// from the history, in one snapshot. `totals` counts each seller order
+    /// once.
     fn sales(
         &self,
         period: &Period,

@@ -29,13 +29,13 @@ pub struct StatsService {
     pub store: Arc<dyn SalesStore>,
     pub orgs: Arc<dyn OrgRepository>,
     pub alert_rule: AlertRule,
-    /// How long after its end a day is sealed into the rollup.
+    /// How long after its end an hour is sealed into the rollup.
     pub seal_margin: Duration,
 }
 
-/// Days one sweep seals at most (a first run over old history catches up
+/// Hours one sweep seals at most (a first run over old history catches up
 /// over several sweeps).
-pub const SEAL_BATCH_DAYS: usize = 31;
+pub const SEAL_BATCH_HOURS: usize = 24 * 31;
 
 impl StatsService {
     /// The sellers `viewer` may see, narrowed to the subtree of `org` when
@@ -128,9 +128,9 @@ impl StatsService {
         Ok(self.alert_rule.alerts(listings))
     }
 
-    /// Seals the closed days not sealed yet (the background sweep).
+    /// Seals the closed hours not sealed yet (the background sweep).
     pub fn seal(&self, now: DateTime<Utc>) -> Result<usize, StatsError> {
         let last = last_sealable(now, self.seal_margin);
-        Ok(self.store.seal_through(last, SEAL_BATCH_DAYS, now)?)
+        Ok(self.store.seal_through(last, SEAL_BATCH_HOURS, now)?)
     }
 }

@@ -27,16 +27,16 @@ fn business_days_are_china_standard_time() {
     assert_eq!(day_of(at(2026, 11, 30, 15, 59)), date(2026, 11, 30));
     assert_eq!(day_of(at(2026, 11, 30, 16, 0)), date(2026, 12, 1));
     assert_eq!(day_start(date(2026, 12, 1)), at(2026, 11, 30, 16, 0));
-    // a day is sealed an hour after it ended
-    let margin = Duration::hours(1);
-    assert_eq!(
-        last_sealable(at(2026, 11, 30, 16, 59), margin),
-        date(2026, 11, 29)
-    );
-    assert_eq!(
-        last_sealable(at(2026, 11, 30, 17, 0), margin),
-        date(2026, 11, 30)
-    );
+    // an hour is sealed five minutes after it ended
+    let margin = Duration::minutes(5);
+    assert_eq!(hour_of(at(2026, 11, 30, 16, 59)), at(2026, 11, 30, 16, 0));
+    assert_eq!(last_sealable(at(2026, 11, 30, 17, 4), margin), at(2026, 11, 30, 15, 0));
+    assert_eq!(last_sealable(at(2026, 11, 30, 17, 5), margin), at(2026, 11, 30, 16, 0));
+    // every hour lies in one business day
+    for h in 0..48 {
+        let start = at(2026, 11, 30, 0, 0) + Duration::hours(h);
+        assert_eq!(day_of(start), day_of(start + Duration::minutes(59)));
+    }
 }
 
 #[test]
@@ -114,7 +114,7 @@ struct FakeSales {
 }
 
 impl SalesStore for FakeSales {
-    fn seal_through(&self, _: NaiveDate, _: usize, _: DateTime<Utc>) -> Result<usize, Unknown> {
+    fn seal_through(&self, _: DateTime<Utc>, _: usize, _: DateTime<Utc>) -> Result<usize, Unknown> {
         Ok(0)
     }
     fn sales(
@@ -206,7 +206,7 @@ fn smc_staff_see_their_subtree_others_nothing() {
             min_stock: 100,
             threshold_bp: 1000,
         },
-        seal_margin: Duration::hours(1),
+        seal_margin: Duration::minutes(5),
     };
     let smc = Viewer {
         user: staff,
