@@ -194,6 +194,8 @@ struct NewDeliveries {
     partners: Vec<Option<Uuid>>,
     recipients: Vec<String>,
     templates: Vec<Option<&'static str>>,
+    /// Written leased to the dispatcher (e-mails, sent at once).
+    leased: Vec<bool>,
 }
 
 impl NewDeliveries {
@@ -205,28 +207,36 @@ impl NewDeliveries {
         partner: Option<Uuid>,
         recipient: String,
         template: Option<&'static str>,
-    ) {
-        self.ids.push(Uuid::now_v7());
+    ) -> Uuid {
+        let id = Uuid::now_v7();
+        self.ids.push(id);
+        self.leased.push(channel == Channel::Email);
         self.events.push(event);
         self.channels.push(channel.as_str());
         self.webhooks.push(webhook);
         self.partners.push(partner);
         self.recipients.push(recipient);
         self.templates.push(template);
+        id
     }
 
-    fn insert(&self, conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<usize> {
+    fn insert(
+        &self,
+        conn: &mut PgConnection,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> QueryResult<usize> {
         if self.ids.is_empty() {
             return Ok(0);
         }
         diesel::sql_query(
             "INSERT INTO outbox_deliveries (id, event_id, channel, webhook_id, partner_id, \
-             recipient, template, status, next_attempt_at, created_at) \
+             recipient, template, status, next_attempt_at, created_at, lease_until) \
              SELECT d.id, d.event_id, d.channel, d.webhook_id, d.partner_id, d.recipient, \
-                    d.template, 'pending', $8, $8 \
+                    d.template, 'pending', $8, $8, CASE WHEN d.leased THEN $10 END \
              FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::uuid[], \
-                         $6::text[], $7::text[]) \
-                  AS d(id, event_id, channel, webhook_id, partner_id, recipient, template)",
+                         $6::text[], $7::text[], $9::bool[]) \
+                  AS d(id, event_id, channel, webhook_id, partner_id, recipient, template, leased)",
         )
         .bind::<Array<SqlUuid>, _>(&self.ids)
         .bind::<Array<SqlUuid>, _>(&self.events)
@@ -236,6 +246,8 @@ impl NewDeliveries {
         .bind::<Array<Text>, _>(&self.recipients)
         .bind::<Array<Nullable<Text>>, _>(&self.templates)
         .bind::<Timestamptz, _>(now)
+        .bind::<Array<Bool>, _>(&self.leased)
+        .bind::<Timestamptz, _>(lease_until)
         .execute(conn)
     }
 }
@@ -269,7 +281,12 @@ struct Count {
 }
 
 impl OutboxStore for PgOutbox {
-    fn dispatch(&self, limit: i64, now: DateTime<Utc>) -> Result<usize, Unknown> {
+    fn dispatch(
+        &self,
+        limit: i64,
+        lease: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Dispatched, Unknown> {
         let mut conn = get_conn(&self.pool)?;
         Ok(conn.transaction::<_, DieselError, _>(|conn| {
             // one dispatcher at a time; the others find the cursor taken
@@ -278,7 +295,7 @@ impl OutboxStore for PgOutbox {
                     .get_result(conn)
                     .optional()?;
             let Some(cursor) = cursor else {
-                return Ok(0);
+                return Ok(Dispatched::default());
             };
             // every transaction below the horizon has ended: its events are
             // all visible now, and no event can appear below it later
@@ -302,10 +319,28 @@ impl OutboxStore for PgOutbox {
             let events: Vec<Event> = events.into_iter().map(Event::from).collect();
             let book = AddressBook::load(conn, &events)?;
             let mut out = NewDeliveries::default();
+            let mut leased = Vec::new();
             for e in &events {
                 for (template, who) in mails_for(&e.event_type) {
                     for address in book.addresses(e, *who) {
-                        out.push(e.id, Channel::Email, None, None, address, Some(template));
+                        let id = out.push(
+                            e.id,
+                            Channel::Email,
+                            None,
+                            None,
+                            address.clone(),
+                            Some(template),
+                        );
+                        leased.push(Claimed {
+                            id,
+                            channel: Channel::Email,
+                            recipient: address,
+                            template: Some((*template).to_owned()),
+                            secret: None,
+                            webhook_id: None,
+                            attempts: 0,
+                            event: e.clone(),
+                        });
                     }
                 }
                 if partner_may_subscribe(&e.event_type) && (e.public || e.partner_id.is_some()) {
@@ -329,8 +364,11 @@ impl OutboxStore for PgOutbox {
                     }
                 }
             }
-            out.insert(conn, now)?;
-            Ok(events.len())
+            out.insert(conn, now, now + lease)?;
+            Ok(Dispatched {
+                events: events.len(),
+                leased,
+            })
         })?)
     }
 

@@ -38,12 +38,29 @@ pub struct Backlog {
     pub oldest_pending_secs: i64,
 }
 
+/// What a fan-out did.
+#[derive(Debug, Default)]
+pub struct Dispatched {
+    /// Events taken.
+    pub events: usize,
+    /// Its e-mail deliveries, leased to the caller.
+    pub leased: Vec<Claimed>,
+}
+
 pub trait OutboxStore: Send + Sync {
     /// Fans out up to `limit` events not dispatched yet (oldest first,
     /// `FOR UPDATE SKIP LOCKED`, so instances share the work): one delivery
     /// per e-mail ([`super::mails_for`]) and per matching webhook
-    /// subscription, in one transaction with marking them dispatched.
-    fn dispatch(&self, limit: i64, now: DateTime<Utc>) -> Result<usize, Unknown>;
+    /// subscription, in one transaction with marking them dispatched. The
+    /// e-mail deliveries are written already leased to the caller for
+    /// `lease` and returned, so it sends them at once without claiming them
+    /// (a worker that dies lets the lease run out; they are then claimed).
+    fn dispatch(
+        &self,
+        limit: i64,
+        lease: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Dispatched, Unknown>;
 
     /// Claims up to `limit` pending deliveries that are due, for `lease`
     /// (`FOR UPDATE SKIP LOCKED`; a crashed worker's lease runs out and

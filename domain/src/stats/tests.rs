@@ -30,8 +30,14 @@ fn business_days_are_china_standard_time() {
     // an hour is sealed five minutes after it ended
     let margin = Duration::minutes(5);
     assert_eq!(hour_of(at(2026, 11, 30, 16, 59)), at(2026, 11, 30, 16, 0));
-    assert_eq!(last_sealable(at(2026, 11, 30, 17, 4), margin), at(2026, 11, 30, 15, 0));
-    assert_eq!(last_sealable(at(2026, 11, 30, 17, 5), margin), at(2026, 11, 30, 16, 0));
+    assert_eq!(
+        last_sealable(at(2026, 11, 30, 17, 4), margin),
+        at(2026, 11, 30, 15, 0)
+    );
+    assert_eq!(
+        last_sealable(at(2026, 11, 30, 17, 5), margin),
+        at(2026, 11, 30, 16, 0)
+    );
     // every hour lies in one business day
     for h in 0..48 {
         let start = at(2026, 11, 30, 0, 0) + Duration::hours(h);
