@@ -49,6 +49,36 @@ const FACTS: &str = "
      WHERE r.status = 'refunded' AND r.refunded_at >= $1 AND r.refunded_at < $2
        AND ($3::uuid[] IS NULL OR r.seller_id = ANY ($3))";
 
+/// The rollup tables and the keys each groups the facts by.
+const ROLLUPS: [(&str, &str); 3] = [
+    ("sales_daily_sellers", "day, seller_id"),
+    ("sales_daily_categories", "day, seller_id, category_id"),
+    ("sales_daily_category_totals", "day, category_id"),
+];
+
+/// Adds the facts of [t0, t1) to a rollup table's rows (of their day).
+fn add_hour(
+    conn: &mut PgConnection,
+    table: &str,
+    keys: &str,
+    t0: DateTime<Utc>,
+    t1: DateTime<Utc>,
+) -> QueryResult<usize> {
+    let all: Option<Vec<Uuid>> = None;
+    diesel::sql_query(format!(
+        "INSERT INTO {table} AS d ({keys}, gross_fen, orders, units, refunds_fen) \
+         SELECT {keys}, sum(r.gross), count(DISTINCT r.sale), sum(r.units), sum(r.refunds) \
+           FROM ({FACTS}) r GROUP BY {keys} \
+         ON CONFLICT ({keys}) DO UPDATE SET \
+           gross_fen = d.gross_fen + EXCLUDED.gross_fen, orders = d.orders + EXCLUDED.orders, \
+           units = d.units + EXCLUDED.units, refunds_fen = d.refunds_fen + EXCLUDED.refunds_fen"
+    ))
+    .bind::<Timestamptz, _>(t0)
+    .bind::<Timestamptz, _>(t1)
+    .bind::<Nullable<Array<SqlUuid>>, _>(&all)
+    .execute(conn)
+}
+
 /// Serialises sealing across instances (one hour at a time, in order).
 const SEAL_LOCK: i64 = 0x7361_6c65_7364_6179; // "salesday"
 
@@ -250,48 +280,10 @@ impl SalesStore for PgSales {
                     .bind::<Timestamptz, _>(next)
                     .bind::<Timestamptz, _>(now)
                     .execute(conn)?;
-                let all: Option<Vec<Uuid>> = None;
                 let end = next + Duration::hours(1);
-                diesel::sql_query(format!(
-                    "INSERT INTO sales_daily_sellers AS d (day, seller_id, gross_fen, orders, units, refunds_fen) \
-                     SELECT r.day, r.seller_id, sum(r.gross), count(DISTINCT r.sale), sum(r.units), sum(r.refunds) \
-                       FROM ({FACTS}) r GROUP BY r.day, r.seller_id \
-                     ON CONFLICT (day, seller_id) DO UPDATE SET \
-                       gross_fen = d.gross_fen + EXCLUDED.gross_fen, orders = d.orders + EXCLUDED.orders, \
-                       units = d.units + EXCLUDED.units, refunds_fen = d.refunds_fen + EXCLUDED.refunds_fen"
-                ))
-                .bind::<Timestamptz, _>(next)
-                .bind::<Timestamptz, _>(end)
-                .bind::<Nullable<Array<SqlUuid>>, _>(&all)
-                .execute(conn)?;
-                diesel::sql_query(format!(
-                    "INSERT INTO sales_daily_categories AS d \
-                            (day, seller_id, category_id, gross_fen, orders, units, refunds_fen) \
-                     SELECT r.day, r.seller_id, r.category_id, sum(r.gross), count(DISTINCT r.sale), \
-                            sum(r.units), sum(r.refunds) \
-                       FROM ({FACTS}) r GROUP BY r.day, r.seller_id, r.category_id \
-                     ON CONFLICT (day, seller_id, category_id) DO UPDATE SET \
-                       gross_fen = d.gross_fen + EXCLUDED.gross_fen, orders = d.orders + EXCLUDED.orders, \
-                       units = d.units + EXCLUDED.units, refunds_fen = d.refunds_fen + EXCLUDED.refunds_fen"
-                ))
-                .bind::<Timestamptz, _>(next)
-                .bind::<Timestamptz, _>(end)
-                .bind::<Nullable<Array<SqlUuid>>, _>(&all)
-                .execute(conn)?;
-                diesel::sql_query(format!(
-                    "INSERT INTO sales_daily_category_totals AS d \
-                            (day, category_id, gross_fen, orders, units, refunds_fen) \
-                     SELECT r.day, r.category_id, sum(r.gross), count(DISTINCT r.sale), \
-                            sum(r.units), sum(r.refunds) \
-                       FROM ({FACTS}) r GROUP BY r.day, r.category_id \
-                     ON CONFLICT (day, category_id) DO UPDATE SET \
-                       gross_fen = d.gross_fen + EXCLUDED.gross_fen, orders = d.orders + EXCLUDED.orders, \
-                       units = d.units + EXCLUDED.units, refunds_fen = d.refunds_fen + EXCLUDED.refunds_fen"
-                ))
-                .bind::<Timestamptz, _>(next)
-                .bind::<Timestamptz, _>(end)
-                .bind::<Nullable<Array<SqlUuid>>, _>(&all)
-                .execute(conn)?;
+                for (table, keys) in ROLLUPS {
+                    add_hour(conn, table, keys, next, end)?;
+                }
                 Ok(true)
             })?;
             if !done {

@@ -64,11 +64,13 @@ CREATE INDEX listings_trace_batch_idx ON listings (trace_batch_code) WHERE trace
 -- A listing of a failed batch is not published again. The domain refuses it
 -- first (catalog::CatalogService::change_status); this guard closes the race
 -- with an inspection recorded at the same time: FOR SHARE waits for the
--- batch's lock, which recording an event holds, and reads the verdict it
--- committed. Called only when a listing with a batch becomes active.
+-- batch's lock, which recording an event holds, and then reads the verdict
+-- it committed (the flag is read, not filtered on: a row a WHERE clause
+-- rejects in the old snapshot would be skipped without waiting). Called
+-- only when a listing with a batch becomes active.
 CREATE FUNCTION trace_guard_publish() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM trace_batches WHERE code = NEW.trace_batch_code AND inspection_failed FOR SHARE) THEN
+    IF (SELECT inspection_failed FROM trace_batches WHERE code = NEW.trace_batch_code FOR SHARE) THEN
         RAISE EXCEPTION 'batch % failed its inspection', NEW.trace_batch_code
             USING ERRCODE = 'check_violation', CONSTRAINT = 'listings_trace_batch_failed';
     END IF;

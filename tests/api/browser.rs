@@ -5,7 +5,7 @@
 //! that is not on `CORS_ALLOWED_ORIGINS` can do none of it.
 
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use actix_web::{web, App, HttpResponse, HttpServer};
@@ -14,15 +14,6 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 const PASSWORD: &str = "Tomato-Field-42";
-
-fn chromium() -> &'static str {
-    for exe in ["/usr/bin/chromium", "/usr/bin/chromium-browser"] {
-        if std::path::Path::new(exe).exists() {
-            return exe;
-        }
-    }
-    panic!("Chromium not found: scripts/dev installs Debian's chromium package");
-}
 
 /// The page: three fetches against the API, then a report to its own origin.
 fn page(api: &str, listing: &str, user: &str, tag: &str) -> String {
@@ -107,22 +98,8 @@ struct Browser(Child, std::path::PathBuf);
 
 impl Browser {
     fn open(url: &str) -> Self {
-        let profile =
-            std::env::temp_dir().join(format!("coopmart-chromium-{}", uuid::Uuid::now_v7()));
-        let child = Command::new(chromium())
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--disable-dev-shm-usage",
-                "--window-size=390,844",
-            ])
-            .arg(format!("--user-data-dir={}", profile.display()))
+        let (mut cmd, profile) = coopmart_tests::headless_chromium();
+        let child = cmd
             .arg(url)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -3,8 +3,6 @@
 //! reads, also against a publish racing it), QR codes that decode to the
 //! trace page, and that page in a real browser at a phone's size.
 
-use std::process::Command;
-
 use coopmart_tests::{spawn_app, TestApp};
 use diesel::RunQueryDsl;
 use serde_json::{json, Value};
@@ -365,45 +363,16 @@ async fn publishing_while_an_inspection_fails_never_leaves_a_listing_buyable() {
     assert_eq!(failed["paused_listing_ids"].as_array().unwrap().len(), won);
 }
 
-fn chromium() -> &'static str {
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-        .expect("Chromium not found: scripts/dev installs Debian's chromium package")
-}
-
 /// The DOM after the page loaded, in headless Chromium at a phone's size.
 fn dump_dom(url: &str) -> String {
-    let profile = tempfile_dir();
-    let out = Command::new(chromium())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-            "--window-size=390,844",
-            "--dump-dom",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
+    let (mut cmd, profile) = coopmart_tests::headless_chromium();
+    let out = cmd
+        .arg("--dump-dom")
         .arg(url)
         .output()
         .expect("run chromium");
     let _ = std::fs::remove_dir_all(&profile);
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn tempfile_dir() -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "coopmart-chromium-{}",
-        uuid::Uuid::now_v7().simple()
-    ));
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 fn decode_qr(png_bytes: &[u8]) -> String {

@@ -681,3 +681,30 @@ impl TestApp {
         r.json()
     }
 }
+
+/// Debian's Chromium (installed by scripts/dev), headless at a phone's size
+/// (390 × 844) with a fresh profile and no background traffic: the command,
+/// to which the caller adds its flags and URL, and the profile folder to
+/// remove afterwards.
+pub fn headless_chromium() -> (std::process::Command, std::path::PathBuf) {
+    let exe = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("Chromium not found: scripts/dev installs Debian's chromium package");
+    let profile = std::env::temp_dir().join(format!("coopmart-chromium-{}", Uuid::now_v7()));
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=390,844",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()));
+    (cmd, profile)
+}

@@ -119,6 +119,7 @@ fn sales_response(period: &Period, group: GroupBy, r: &SalesReport) -> SalesResp
     params(SalesParams),
     responses(
         (status = 200, description = "The figures", body = SalesResponse),
+        (status = 422, description = "`validation_failed`: `to` is before `from` or more than 366 days after it", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`: neither platform nor supply-and-marketing staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`: `org_id` is outside your subtrees", body = Problem, content_type = "application/problem+json"),
     )
@@ -183,6 +184,7 @@ pub struct AlertsResponse {
     params(UnsalableParams),
     responses(
         (status = 200, description = "The alerts", body = AlertsResponse),
+        (status = 422, description = "`validation_failed`: `region_code` is not a GB/T 2260 prefix (1 to 12 digits)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`: neither platform nor supply-and-marketing staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`: `org_id` is outside your subtrees", body = Problem, content_type = "application/problem+json"),
     )
