@@ -50,12 +50,15 @@ pub fn spawn(state: web::Data<AppState>) {
 pub async fn round(state: &web::Data<AppState>) -> anyhow::Result<bool> {
     let s = state.clone();
     let lease = chrono::Duration::from_std(state.settings.outbox.lease)?;
+    let retry_after = chrono::Duration::from_std(state.settings.outbox.retry_base)?;
     let (dispatched, claimed) = web::block(move || {
         let now = Utc::now();
-        // the new e-mails come back leased: sent now, without a claim
-        let d = s.outbox.dispatch(DISPATCH, lease, now)?;
-        let mut claimed = d.leased;
-        claimed.extend(s.outbox.claim(CLAIM, lease, now)?);
+        // new e-mails are sent during the fan-out; retries and webhooks
+        // are claimed
+        let mailer = s.mailer.clone();
+        let send = move |mails: &[Claimed]| send_in_lanes(mailer.as_ref(), mails);
+        let d = s.outbox.dispatch(DISPATCH, now, now + retry_after, &send)?;
+        let claimed = s.outbox.claim(CLAIM, lease, now)?;
         Ok::<_, anyhow::Error>((d.events, claimed))
     })
     .await??;
@@ -142,6 +145,37 @@ async fn send_mails(state: &web::Data<AppState>, mails: Vec<Claimed>) -> Vec<Out
         .into_iter()
         .flatten()
         .collect()
+}
+
+/// First attempts of a fan-out's e-mails, in [`MAIL_LANES`] threads each
+/// sending its share in turn over a pooled connection: `None` when sent,
+/// or the error, in order.
+fn send_in_lanes(mailer: &dyn domain::mail::Mailer, mails: &[Claimed]) -> Vec<Option<String>> {
+    if mails.is_empty() {
+        return Vec::new();
+    }
+    let per_lane = mails.len().div_ceil(MAIL_LANES);
+    std::thread::scope(|scope| {
+        let lanes: Vec<_> = mails
+            .chunks(per_lane)
+            .map(|lane| {
+                scope.spawn(move || {
+                    lane.iter()
+                        .map(|c| send_mail(mailer, c).err())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        lanes
+            .into_iter()
+            .zip(mails.chunks(per_lane))
+            .flat_map(|(lane, chunk)| match lane.join() {
+                Ok(outcomes) => outcomes,
+                // a lane that panicked: its mails are retried later
+                Err(_) => vec![Some("the mail lane failed".to_owned()); chunk.len()],
+            })
+            .collect()
+    })
 }
 
 fn send_mail(mailer: &dyn domain::mail::Mailer, c: &Claimed) -> Result<(), String> {

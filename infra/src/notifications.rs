@@ -193,50 +193,54 @@ struct NewDeliveries {
     webhooks: Vec<Option<Uuid>>,
     partners: Vec<Option<Uuid>>,
     recipients: Vec<String>,
-    templates: Vec<Option<&'static str>>,
-    /// Written leased to the dispatcher (e-mails, sent at once).
-    leased: Vec<bool>,
+    templates: Vec<Option<String>>,
+    /// Failed attempts so far (an e-mail whose first attempt failed: 1).
+    attempts: Vec<i32>,
+    errors: Vec<Option<String>>,
+    due: Vec<DateTime<Utc>>,
+}
+
+/// A delivery to write.
+struct NewDelivery {
+    id: Uuid,
+    event: Uuid,
+    channel: Channel,
+    webhook: Option<Uuid>,
+    partner: Option<Uuid>,
+    recipient: String,
+    template: Option<String>,
+    attempts: i32,
+    error: Option<String>,
+    due: DateTime<Utc>,
 }
 
 impl NewDeliveries {
-    fn push(
-        &mut self,
-        event: Uuid,
-        channel: Channel,
-        webhook: Option<Uuid>,
-        partner: Option<Uuid>,
-        recipient: String,
-        template: Option<&'static str>,
-    ) -> Uuid {
-        let id = Uuid::now_v7();
-        self.ids.push(id);
-        self.leased.push(channel == Channel::Email);
-        self.events.push(event);
-        self.channels.push(channel.as_str());
-        self.webhooks.push(webhook);
-        self.partners.push(partner);
-        self.recipients.push(recipient);
-        self.templates.push(template);
-        id
+    fn push(&mut self, d: NewDelivery) {
+        self.ids.push(d.id);
+        self.events.push(d.event);
+        self.channels.push(d.channel.as_str());
+        self.webhooks.push(d.webhook);
+        self.partners.push(d.partner);
+        self.recipients.push(d.recipient);
+        self.templates.push(d.template);
+        self.attempts.push(d.attempts);
+        self.errors.push(d.error);
+        self.due.push(d.due);
     }
 
-    fn insert(
-        &self,
-        conn: &mut PgConnection,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-    ) -> QueryResult<usize> {
+    fn insert(&self, conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<usize> {
         if self.ids.is_empty() {
             return Ok(0);
         }
         diesel::sql_query(
             "INSERT INTO outbox_deliveries (id, event_id, channel, webhook_id, partner_id, \
-             recipient, template, status, next_attempt_at, created_at, lease_until) \
+             recipient, template, status, attempts, last_error, next_attempt_at, created_at) \
              SELECT d.id, d.event_id, d.channel, d.webhook_id, d.partner_id, d.recipient, \
-                    d.template, 'pending', $8, $8, CASE WHEN d.leased THEN $10 END \
+                    d.template, 'pending', d.attempts, d.error, d.due, $8 \
              FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::uuid[], \
-                         $6::text[], $7::text[], $9::bool[]) \
-                  AS d(id, event_id, channel, webhook_id, partner_id, recipient, template, leased)",
+                         $6::text[], $7::text[], $9::int4[], $10::text[], $11::timestamptz[]) \
+                  AS d(id, event_id, channel, webhook_id, partner_id, recipient, template, \
+                       attempts, error, due)",
         )
         .bind::<Array<SqlUuid>, _>(&self.ids)
         .bind::<Array<SqlUuid>, _>(&self.events)
@@ -246,8 +250,9 @@ impl NewDeliveries {
         .bind::<Array<Text>, _>(&self.recipients)
         .bind::<Array<Nullable<Text>>, _>(&self.templates)
         .bind::<Timestamptz, _>(now)
-        .bind::<Array<Bool>, _>(&self.leased)
-        .bind::<Timestamptz, _>(lease_until)
+        .bind::<Array<Int4>, _>(&self.attempts)
+        .bind::<Array<Nullable<Text>>, _>(&self.errors)
+        .bind::<Array<Timestamptz>, _>(&self.due)
         .execute(conn)
     }
 }
@@ -284,8 +289,9 @@ impl OutboxStore for PgOutbox {
     fn dispatch(
         &self,
         limit: i64,
-        lease: chrono::Duration,
         now: DateTime<Utc>,
+        retry_at: DateTime<Utc>,
+        send: SendNew<'_>,
     ) -> Result<Dispatched, Unknown> {
         let mut conn = get_conn(&self.pool)?;
         Ok(conn.transaction::<_, DieselError, _>(|conn| {
@@ -319,20 +325,12 @@ impl OutboxStore for PgOutbox {
             let events: Vec<Event> = events.into_iter().map(Event::from).collect();
             let book = AddressBook::load(conn, &events)?;
             let mut out = NewDeliveries::default();
-            let mut leased = Vec::new();
+            let mut mails = Vec::new();
             for e in &events {
                 for (template, who) in mails_for(&e.event_type) {
                     for address in book.addresses(e, *who) {
-                        let id = out.push(
-                            e.id,
-                            Channel::Email,
-                            None,
-                            None,
-                            address.clone(),
-                            Some(template),
-                        );
-                        leased.push(Claimed {
-                            id,
+                        mails.push(Claimed {
+                            id: Uuid::now_v7(),
                             channel: Channel::Email,
                             recipient: address,
                             template: Some((*template).to_owned()),
@@ -353,21 +351,53 @@ impl OutboxStore for PgOutbox {
                     .bind::<Nullable<SqlUuid>, _>(e.partner_id)
                     .load(conn)?;
                     for h in hooks {
-                        out.push(
-                            e.id,
-                            Channel::Webhook,
-                            Some(h.id),
-                            Some(h.partner_id),
-                            h.url,
-                            None,
-                        );
+                        out.push(NewDelivery {
+                            id: Uuid::now_v7(),
+                            event: e.id,
+                            channel: Channel::Webhook,
+                            webhook: Some(h.id),
+                            partner: Some(h.partner_id),
+                            recipient: h.url,
+                            template: None,
+                            attempts: 0,
+                            error: None,
+                            due: now,
+                        });
                     }
                 }
             }
-            out.insert(conn, now, now + lease)?;
+            // the first attempt of each e-mail, before moving past its event
+            // commits; only a failure is kept, for the retries
+            let outcomes = send(&mails);
+            if outcomes.len() != mails.len() {
+                return Err(bad("the mail sender answered for another number of mails"));
+            }
+            let total = mails.len();
+            let mut failed = 0;
+            for (m, outcome) in mails.into_iter().zip(outcomes) {
+                if let Some(error) = outcome {
+                    failed += 1;
+                    tracing::info!(event = %m.event.id, error = %error, "e-mail failed; retried later");
+                    out.push(NewDelivery {
+                        id: m.id,
+                        event: m.event.id,
+                        channel: Channel::Email,
+                        webhook: None,
+                        partner: None,
+                        recipient: m.recipient,
+                        template: m.template,
+                        attempts: 1,
+                        error: Some(error.chars().take(500).collect()),
+                        due: retry_at,
+                    });
+                }
+            }
+            let sent = total - failed;
+            out.insert(conn, now)?;
             Ok(Dispatched {
                 events: events.len(),
-                leased,
+                mails_sent: sent,
+                mails_failed: failed,
             })
         })?)
     }

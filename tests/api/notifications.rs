@@ -524,3 +524,82 @@ async fn membership_and_after_sales_decisions_are_mailed_to_the_applicant_and_th
         "escaped in the HTML part: {text}"
     );
 }
+
+/// An e-mail's first attempt is made during the fan-out and leaves no row
+/// when it succeeds; when the SMTP server refuses it, a pending delivery
+/// keeps it (attempts 1, the error) and the retry sends it once.
+#[tokio::test]
+async fn a_refused_first_attempt_is_kept_and_retried_until_sent_once() {
+    let app = spawn_app().await;
+    let seller = app.user_token("nt-retry-seller@example.com").await;
+    let org = app.create_org(&seller, "farmer_coop", None).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let l = app
+        .listing(&seller, &org, json!({"stock": 5, "tier_prices": []}))
+        .await;
+    let buyer = app.user_token("nt-retry-buyer@example.com").await;
+    // a paid order mails at once and writes no delivery row
+    let o = app
+        .place_order(
+            &buyer,
+            "nt-r-1",
+            &json!({"items": order_lines(&[(l["id"].as_str().unwrap(), 1)]), "delivery": home()}),
+        )
+        .await
+        .json();
+    app.pay(&buyer, o["id"].as_str().unwrap()).await;
+    app.smtp
+        .wait_for_text(
+            "nt-retry-buyer@example.com",
+            o["number"].as_str().unwrap(),
+            Duration::from_secs(10),
+        )
+        .await
+        .expect("first order mailed");
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM outbox_deliveries WHERE channel = 'email'"),
+        0
+    );
+
+    // the server refuses: both mails of the next order wait as deliveries
+    app.smtp.refuse(true);
+    let o = app
+        .place_order(
+            &buyer,
+            "nt-r-2",
+            &json!({"items": order_lines(&[(l["id"].as_str().unwrap(), 1)]), "delivery": home()}),
+        )
+        .await
+        .json();
+    let number = o["number"].as_str().unwrap().to_owned();
+    app.pay(&buyer, o["id"].as_str().unwrap()).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while app.count("SELECT count(*) AS n FROM outbox_deliveries WHERE channel = 'email' AND attempts >= 1 AND last_error LIKE '%451%'") < 2 {
+        assert!(std::time::Instant::now() < deadline, "refused mails were not kept");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!app.smtp.mails().iter().any(|m| m.text().contains(&number)));
+    // the server accepts again: each is sent once, and marked delivered
+    app.smtp.refuse(false);
+    for to in ["nt-retry-buyer@example.com", "org@example.com"] {
+        app.smtp
+            .wait_for_text(to, &number, Duration::from_secs(10))
+            .await
+            .unwrap_or_else(|| panic!("{to} not mailed after the retry"));
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while app.count("SELECT count(*) AS n FROM outbox_deliveries WHERE channel = 'email' AND status = 'delivered'") < 2 {
+        assert!(std::time::Instant::now() < deadline, "retried mails not marked delivered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let copies = app
+        .smtp
+        .mails()
+        .iter()
+        .filter(|m| m.text().contains(&number))
+        .count();
+    assert_eq!(copies, 2, "one mail to the buyer, one to the seller");
+}

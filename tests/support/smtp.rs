@@ -104,6 +104,8 @@ fn decode_part(cte: &Option<String>, body: &str) -> String {
 pub struct SmtpSink {
     port: u16,
     mails: Arc<Mutex<Vec<ReceivedMail>>>,
+    /// While set, every recipient is refused with a temporary failure (451).
+    refusing: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl SmtpSink {
@@ -111,16 +113,28 @@ impl SmtpSink {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind smtp");
         let port = listener.local_addr().expect("smtp addr").port();
         let mails = Arc::new(Mutex::new(Vec::new()));
+        let refusing = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let store = mails.clone();
+        let refuse = refusing.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let store = store.clone();
+                let refuse = refuse.clone();
                 std::thread::spawn(move || {
-                    let _ = session(stream, &store);
+                    let _ = session(stream, &store, &refuse);
                 });
             }
         });
-        Self { port, mails }
+        Self {
+            port,
+            mails,
+            refusing,
+        }
+    }
+
+    /// Refuse (451, try again later) every recipient while `on`.
+    pub fn refuse(&self, on: bool) {
+        self.refusing.store(on, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn port(&self) -> u16 {
@@ -167,7 +181,11 @@ fn addr_arg(line: &str) -> String {
     line.get(start..end).unwrap_or_default().to_owned()
 }
 
-fn session(stream: TcpStream, store: &Mutex<Vec<ReceivedMail>>) -> std::io::Result<()> {
+fn session(
+    stream: TcpStream,
+    store: &Mutex<Vec<ReceivedMail>>,
+    refusing: &std::sync::atomic::AtomicBool,
+) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut out = stream.try_clone()?;
     let mut reader = BufReader::new(stream);
@@ -190,8 +208,12 @@ fn session(stream: TcpStream, store: &Mutex<Vec<ReceivedMail>>) -> std::io::Resu
             to.clear();
             out.write_all(b"250 OK\r\n")?;
         } else if upper.starts_with("RCPT TO:") {
-            to.push(addr_arg(&cmd));
-            out.write_all(b"250 OK\r\n")?;
+            if refusing.load(std::sync::atomic::Ordering::SeqCst) {
+                out.write_all(b"451 4.3.0 try again later\r\n")?;
+            } else {
+                to.push(addr_arg(&cmd));
+                out.write_all(b"250 OK\r\n")?;
+            }
         } else if upper == "DATA" {
             out.write_all(b"354 end with <CRLF>.<CRLF>\r\n")?;
             let mut data = String::new();

@@ -39,27 +39,34 @@ pub struct Backlog {
 }
 
 /// What a fan-out did.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Dispatched {
     /// Events taken.
     pub events: usize,
-    /// Its e-mail deliveries, leased to the caller.
-    pub leased: Vec<Claimed>,
+    /// Their e-mails sent at the first attempt.
+    pub mails_sent: usize,
+    /// Their e-mails whose first attempt failed (left as pending deliveries).
+    pub mails_failed: usize,
 }
 
+/// Sends a fan-out's new e-mails (first attempts), returning for each, in
+/// order, `None` when sent or the error.
+pub type SendNew<'a> = &'a dyn Fn(&[Claimed]) -> Vec<Option<String>>;
+
 pub trait OutboxStore: Send + Sync {
-    /// Fans out up to `limit` events not dispatched yet (oldest first,
-    /// `FOR UPDATE SKIP LOCKED`, so instances share the work): one delivery
-    /// per e-mail ([`super::mails_for`]) and per matching webhook
-    /// subscription, in one transaction with marking them dispatched. The
-    /// e-mail deliveries are written already leased to the caller for
-    /// `lease` and returned, so it sends them at once without claiming them
-    /// (a worker that dies lets the lease run out; they are then claimed).
+    /// Fans out up to `limit` events not dispatched yet (oldest first, one
+    /// instance at a time): in one transaction with moving past them, sends
+    /// their e-mails ([`super::mails_for`]) through `send` and writes a
+    /// pending delivery, due at `retry_at`, only for each e-mail that
+    /// failed, and a delivery per matching webhook subscription. A crash
+    /// before the commit sends the e-mails again (at least once; receivers
+    /// deduplicate by event id); a sent e-mail leaves no row behind.
     fn dispatch(
         &self,
         limit: i64,
-        lease: chrono::Duration,
         now: DateTime<Utc>,
+        retry_at: DateTime<Utc>,
+        send: SendNew<'_>,
     ) -> Result<Dispatched, Unknown>;
 
     /// Claims up to `limit` pending deliveries that are due, for `lease`
