@@ -285,6 +285,139 @@ struct Count {
     n: i64,
 }
 
+/// Serialises the fan-out across instances.
+const DISPATCH_LOCK: i64 = 0x6f75_7462_6f78_6469; // "outboxdi"
+
+/// The fan-out under [`DISPATCH_LOCK`]: reads a batch of events beyond
+/// the cursor (a short read-only transaction), sends their e-mails outside
+/// any transaction, then in one transaction moves the cursor past them and
+/// writes the webhook deliveries and the refused e-mails. A crash before
+/// that commit leaves the cursor: the e-mails are sent again (at least once).
+fn dispatch_locked(
+    conn: &mut PgConnection,
+    limit: i64,
+    now: DateTime<Utc>,
+    retry_at: DateTime<Utc>,
+    send: SendNew<'_>,
+) -> Result<Dispatched, Unknown> {
+    let (cursor, last, events, book, mut out) = conn.transaction::<_, DieselError, _>(|conn| {
+        let cursor: CursorRow =
+            diesel::sql_query("SELECT txid, seq FROM outbox_cursor").get_result(conn)?;
+        // every transaction below the horizon has ended: its events are
+        // all visible now, and no event can appear below it later
+        let events: Vec<EventRow> = diesel::sql_query(
+            "SELECT id, txid, seq, type, version, partner_id, public, payload, created_at \
+                 FROM outbox_events \
+                 WHERE (txid, seq) > ($1, $2) \
+                   AND txid < txid_snapshot_xmin(txid_current_snapshot()) \
+                 ORDER BY txid, seq LIMIT $3",
+        )
+        .bind::<BigInt, _>(cursor.txid)
+        .bind::<BigInt, _>(cursor.seq)
+        .bind::<BigInt, _>(limit)
+        .load(conn)?;
+        let last = events.last().map(|e| (e.txid, e.seq));
+        let events: Vec<Event> = events.into_iter().map(Event::from).collect();
+        let book = AddressBook::load(conn, &events)?;
+        let mut out = NewDeliveries::default();
+        for e in &events {
+            if partner_may_subscribe(&e.event_type) && (e.public || e.partner_id.is_some()) {
+                let hooks: Vec<Hook> = diesel::sql_query(
+                    "SELECT id, partner_id, url FROM webhooks \
+                         WHERE $1 = ANY (event_types) AND ($2 OR partner_id = $3)",
+                )
+                .bind::<Text, _>(&e.event_type)
+                .bind::<Bool, _>(e.public)
+                .bind::<Nullable<SqlUuid>, _>(e.partner_id)
+                .load(conn)?;
+                for h in hooks {
+                    out.push(NewDelivery {
+                        id: Uuid::now_v7(),
+                        event: e.id,
+                        channel: Channel::Webhook,
+                        webhook: Some(h.id),
+                        partner: Some(h.partner_id),
+                        recipient: h.url,
+                        template: None,
+                        attempts: 0,
+                        error: None,
+                        due: now,
+                    });
+                }
+            }
+        }
+        Ok((cursor, last, events, book, out))
+    })?;
+    let Some((last_txid, last_seq)) = last else {
+        return Ok(Dispatched::default());
+    };
+    let mut mails = Vec::new();
+    for e in &events {
+        for (template, who) in mails_for(&e.event_type) {
+            for address in book.addresses(e, *who) {
+                mails.push(Claimed {
+                    id: Uuid::now_v7(),
+                    channel: Channel::Email,
+                    recipient: address,
+                    template: Some((*template).to_owned()),
+                    secret: None,
+                    webhook_id: None,
+                    attempts: 0,
+                    event: e.clone(),
+                });
+            }
+        }
+    }
+    // the first attempt of each e-mail; only a failure is kept, for retries
+    let outcomes = send(&mails);
+    if outcomes.len() != mails.len() {
+        return Err(anyhow::anyhow!(
+            "the mail sender answered for another number of mails"
+        ));
+    }
+    let total = mails.len();
+    let mut failed = 0;
+    for (m, outcome) in mails.into_iter().zip(outcomes) {
+        if let Some(error) = outcome {
+            failed += 1;
+            tracing::info!(event = %m.event.id, error = %error, "e-mail failed; retried later");
+            out.push(NewDelivery {
+                id: m.id,
+                event: m.event.id,
+                channel: Channel::Email,
+                webhook: None,
+                partner: None,
+                recipient: m.recipient,
+                template: m.template,
+                attempts: 1,
+                error: Some(error.chars().take(500).collect()),
+                due: retry_at,
+            });
+        }
+    }
+    conn.transaction::<_, DieselError, _>(|conn| {
+        // only this dispatcher moves the cursor (it holds the lock)
+        let moved = diesel::sql_query(
+            "UPDATE outbox_cursor SET txid = $1, seq = $2 WHERE txid = $3 AND seq = $4",
+        )
+        .bind::<BigInt, _>(last_txid)
+        .bind::<BigInt, _>(last_seq)
+        .bind::<BigInt, _>(cursor.txid)
+        .bind::<BigInt, _>(cursor.seq)
+        .execute(conn)?;
+        if moved != 1 {
+            return Err(bad("the outbox cursor moved under its lock"));
+        }
+        out.insert(conn, now)?;
+        Ok(())
+    })?;
+    Ok(Dispatched {
+        events: events.len(),
+        mails_sent: total - failed,
+        mails_failed: failed,
+    })
+}
+
 impl OutboxStore for PgOutbox {
     fn dispatch(
         &self,
@@ -294,112 +427,23 @@ impl OutboxStore for PgOutbox {
         send: SendNew<'_>,
     ) -> Result<Dispatched, Unknown> {
         let mut conn = get_conn(&self.pool)?;
-        Ok(conn.transaction::<_, DieselError, _>(|conn| {
-            // one dispatcher at a time; the others find the cursor taken
-            let cursor: Option<CursorRow> =
-                diesel::sql_query("SELECT txid, seq FROM outbox_cursor FOR UPDATE SKIP LOCKED")
-                    .get_result(conn)
-                    .optional()?;
-            let Some(cursor) = cursor else {
-                return Ok(Dispatched::default());
-            };
-            // every transaction below the horizon has ended: its events are
-            // all visible now, and no event can appear below it later
-            let events: Vec<EventRow> = diesel::sql_query(
-                "SELECT id, txid, seq, type, version, partner_id, public, payload, created_at \
-                 FROM outbox_events \
-                 WHERE (txid, seq) > ($1, $2) \
-                   AND txid < txid_snapshot_xmin(txid_current_snapshot()) \
-                 ORDER BY txid, seq LIMIT $3",
-            )
-            .bind::<BigInt, _>(cursor.txid)
-            .bind::<BigInt, _>(cursor.seq)
-            .bind::<BigInt, _>(limit)
-            .load(conn)?;
-            if let Some(last) = events.last() {
-                diesel::sql_query("UPDATE outbox_cursor SET txid = $1, seq = $2")
-                    .bind::<BigInt, _>(last.txid)
-                    .bind::<BigInt, _>(last.seq)
-                    .execute(conn)?;
-            }
-            let events: Vec<Event> = events.into_iter().map(Event::from).collect();
-            let book = AddressBook::load(conn, &events)?;
-            let mut out = NewDeliveries::default();
-            let mut mails = Vec::new();
-            for e in &events {
-                for (template, who) in mails_for(&e.event_type) {
-                    for address in book.addresses(e, *who) {
-                        mails.push(Claimed {
-                            id: Uuid::now_v7(),
-                            channel: Channel::Email,
-                            recipient: address,
-                            template: Some((*template).to_owned()),
-                            secret: None,
-                            webhook_id: None,
-                            attempts: 0,
-                            event: e.clone(),
-                        });
-                    }
-                }
-                if partner_may_subscribe(&e.event_type) && (e.public || e.partner_id.is_some()) {
-                    let hooks: Vec<Hook> = diesel::sql_query(
-                        "SELECT id, partner_id, url FROM webhooks \
-                         WHERE $1 = ANY (event_types) AND ($2 OR partner_id = $3)",
-                    )
-                    .bind::<Text, _>(&e.event_type)
-                    .bind::<Bool, _>(e.public)
-                    .bind::<Nullable<SqlUuid>, _>(e.partner_id)
-                    .load(conn)?;
-                    for h in hooks {
-                        out.push(NewDelivery {
-                            id: Uuid::now_v7(),
-                            event: e.id,
-                            channel: Channel::Webhook,
-                            webhook: Some(h.id),
-                            partner: Some(h.partner_id),
-                            recipient: h.url,
-                            template: None,
-                            attempts: 0,
-                            error: None,
-                            due: now,
-                        });
-                    }
-                }
-            }
-            // the first attempt of each e-mail, before moving past its event
-            // commits; only a failure is kept, for the retries
-            let outcomes = send(&mails);
-            if outcomes.len() != mails.len() {
-                return Err(bad("the mail sender answered for another number of mails"));
-            }
-            let total = mails.len();
-            let mut failed = 0;
-            for (m, outcome) in mails.into_iter().zip(outcomes) {
-                if let Some(error) = outcome {
-                    failed += 1;
-                    tracing::info!(event = %m.event.id, error = %error, "e-mail failed; retried later");
-                    out.push(NewDelivery {
-                        id: m.id,
-                        event: m.event.id,
-                        channel: Channel::Email,
-                        webhook: None,
-                        partner: None,
-                        recipient: m.recipient,
-                        template: m.template,
-                        attempts: 1,
-                        error: Some(error.chars().take(500).collect()),
-                        due: retry_at,
-                    });
-                }
-            }
-            let sent = total - failed;
-            out.insert(conn, now)?;
-            Ok(Dispatched {
-                events: events.len(),
-                mails_sent: sent,
-                mails_failed: failed,
-            })
-        })?)
+        // one dispatcher at a time, for the whole read–send–write: a session
+        // lock, so no transaction stays open while e-mails are sent (an open
+        // one would hold back the xmin horizon and bloat the hot rows that
+        // every payment updates)
+        let locked: Count = diesel::sql_query(format!(
+            "SELECT pg_try_advisory_lock({DISPATCH_LOCK})::int::int8 AS n"
+        ))
+        .get_result(&mut conn)?;
+        if locked.n == 0 {
+            return Ok(Dispatched::default());
+        }
+        let result = dispatch_locked(&mut conn, limit, now, retry_at, send);
+        let unlocked = diesel::sql_query(format!("SELECT pg_advisory_unlock({DISPATCH_LOCK})"))
+            .execute(&mut conn);
+        let dispatched = result?;
+        unlocked?;
+        Ok(dispatched)
     }
 
     fn claim(
