@@ -55,12 +55,13 @@ pub type SendNew<'a> = &'a dyn Fn(&[Claimed]) -> Vec<Option<String>>;
 
 pub trait OutboxStore: Send + Sync {
     /// Fans out up to `limit` events not dispatched yet (oldest first, one
-    /// instance at a time): in one transaction with moving past them, sends
-    /// their e-mails ([`super::mails_for`]) through `send` and writes a
-    /// pending delivery, due at `retry_at`, only for each e-mail that
-    /// failed, and a delivery per matching webhook subscription. A crash
-    /// before the commit sends the e-mails again (at least once; receivers
-    /// deduplicate by event id); a sent e-mail leaves no row behind.
+    /// instance at a time; the others get an empty answer): sends their
+    /// e-mails ([`super::mails_for`]) through `send`, outside any
+    /// transaction, then in one transaction moves past the events and
+    /// writes a pending delivery, due at `retry_at`, only for each e-mail
+    /// that failed, and a delivery per matching webhook subscription. A
+    /// crash before that commit sends the e-mails again (at least once;
+    /// receivers deduplicate by event id); a sent e-mail leaves no row.
     fn dispatch(
         &self,
         limit: i64,
