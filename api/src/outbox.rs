@@ -102,54 +102,34 @@ type Outcome = (uuid::Uuid, u32, bool, Option<u16>, String);
 /// Mail connections used at once by one worker round.
 const MAIL_LANES: usize = 4;
 
-/// Sends a round's e-mails: rendered and sent in a few blocking lanes,
-/// each over one (pooled) SMTP connection in turn, rather than a blocking
-/// task per mail.
+/// Retries of e-mails, sent like first attempts ([`send_in_lanes`]) in one
+/// blocking call.
 async fn send_mails(state: &web::Data<AppState>, mails: Vec<Claimed>) -> Vec<Outcome> {
     if mails.is_empty() {
         return Vec::new();
     }
-    let per_lane = mails.len().div_ceil(MAIL_LANES);
-    let mut lanes: Vec<Vec<Claimed>> = Vec::new();
-    let mut rest = mails;
-    while !rest.is_empty() {
-        let tail = rest.split_off(per_lane.min(rest.len()));
-        lanes.push(rest);
-        rest = tail;
-    }
-    let runs = lanes.into_iter().map(|lane| {
-        let mailer = state.mailer.clone();
-        async move {
-            let ids: Vec<(uuid::Uuid, u32)> = lane.iter().map(|c| (c.id, c.attempts)).collect();
-            match web::block(move || {
-                lane.iter()
-                    .map(|c| match send_mail(mailer.as_ref(), c) {
-                        Ok(()) => (c.id, c.attempts, true, None, String::new()),
-                        Err(e) => (c.id, c.attempts, false, None, e),
-                    })
-                    .collect::<Vec<Outcome>>()
+    let mailer = state.mailer.clone();
+    let ids: Vec<(uuid::Uuid, u32)> = mails.iter().map(|c| (c.id, c.attempts)).collect();
+    match web::block(move || send_in_lanes(mailer.as_ref(), &mails)).await {
+        Ok(outcomes) => ids
+            .into_iter()
+            .zip(outcomes)
+            .map(|((id, attempts), error)| match error {
+                None => (id, attempts, true, None, String::new()),
+                Some(e) => (id, attempts, false, None, e),
             })
-            .await
-            {
-                Ok(r) => r,
-                // the lane's thread is gone: each of its mails is retried
-                Err(e) => ids
-                    .into_iter()
-                    .map(|(id, attempts)| (id, attempts, false, None, e.to_string()))
-                    .collect(),
-            }
-        }
-    });
-    futures_util::future::join_all(runs)
-        .await
-        .into_iter()
-        .flatten()
-        .collect()
+            .collect(),
+        // the blocking thread is gone: each mail is retried
+        Err(e) => ids
+            .into_iter()
+            .map(|(id, attempts)| (id, attempts, false, None, e.to_string()))
+            .collect(),
+    }
 }
 
-/// First attempts of a fan-out's e-mails, in [`MAIL_LANES`] threads each
-/// sending its share in turn over a pooled connection: `None` when sent,
-/// or the error, in order.
+/// E-mails in [`MAIL_LANES`] threads, each sending its share in turn over a
+/// pooled connection (first attempts in the fan-out, retries in a round):
+/// `None` when sent, or the error, in order.
 fn send_in_lanes(mailer: &dyn domain::mail::Mailer, mails: &[Claimed]) -> Vec<Option<String>> {
     if mails.is_empty() {
         return Vec::new();

@@ -36,10 +36,10 @@ fn verify(secret: &str, header: &str, body: &str) -> i64 {
     t.parse().unwrap()
 }
 
-#[tokio::test]
-async fn a_paid_order_mails_buyer_and_seller_and_a_rolled_back_order_emits_nothing() {
-    let app = spawn_app().await;
-    let seller = app.user_token("nt-seller@example.com").await;
+/// A farmer coop of a new user with one published listing of 5 units:
+/// (seller token, organization id, listing).
+async fn shop(app: &coopmart_tests::TestApp, seller_email: &str) -> (String, String, Value) {
+    let seller = app.user_token(seller_email).await;
     let org = app.create_org(&seller, "farmer_coop", None).await["id"]
         .as_str()
         .unwrap()
@@ -47,6 +47,13 @@ async fn a_paid_order_mails_buyer_and_seller_and_a_rolled_back_order_emits_nothi
     let l = app
         .listing(&seller, &org, json!({"stock": 5, "tier_prices": []}))
         .await;
+    (seller, org, l)
+}
+
+#[tokio::test]
+async fn a_paid_order_mails_buyer_and_seller_and_a_rolled_back_order_emits_nothing() {
+    let app = spawn_app().await;
+    let (_, _, l) = shop(&app, "nt-seller@example.com").await;
     let id = l["id"].as_str().unwrap();
     let buyer = app.user_token("nt-buyer@example.com").await;
     // refused for want of stock: the transaction rolls back — no event,
@@ -531,14 +538,7 @@ async fn membership_and_after_sales_decisions_are_mailed_to_the_applicant_and_th
 #[tokio::test]
 async fn a_refused_first_attempt_is_kept_and_retried_until_sent_once() {
     let app = spawn_app().await;
-    let seller = app.user_token("nt-retry-seller@example.com").await;
-    let org = app.create_org(&seller, "farmer_coop", None).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let l = app
-        .listing(&seller, &org, json!({"stock": 5, "tier_prices": []}))
-        .await;
+    let (_, _, l) = shop(&app, "nt-retry-seller@example.com").await;
     let buyer = app.user_token("nt-retry-buyer@example.com").await;
     // a paid order mails at once and writes no delivery row
     let o = app

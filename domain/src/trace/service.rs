@@ -149,7 +149,7 @@ impl TraceService {
         input: &EventInput,
         now: DateTime<Utc>,
     ) -> Result<Recorded, TraceError> {
-        let batch = self.store.find_batch(code)?.ok_or(TraceError::NotFound)?;
+        let batch = self.batch(code)?;
         if self.orgs.staff_role(batch.producer_id, user)?.is_none() {
             return Err(TraceError::NotFound);
         }
@@ -191,9 +191,14 @@ impl TraceService {
         }
     }
 
+    /// A batch by its code (public: its code is printed on boxes).
+    pub fn batch(&self, code: &BatchCode) -> Result<TraceBatch, TraceError> {
+        self.store.find_batch(code)?.ok_or(TraceError::NotFound)
+    }
+
     /// The public trace of a batch (no login).
     pub fn public_view(&self, code: &BatchCode) -> Result<TraceView, TraceError> {
-        let batch = self.store.find_batch(code)?.ok_or(TraceError::NotFound)?;
+        let batch = self.batch(code)?;
         let producer = self
             .orgs
             .find(batch.producer_id)?

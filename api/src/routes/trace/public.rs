@@ -30,14 +30,7 @@ async fn existing(state: &web::Data<AppState>, raw: &str) -> Result<BatchCode, A
     let code = code_of(raw)?;
     let s = state.clone();
     let c = code.clone();
-    blocking(move || {
-        s.trace
-            .store
-            .find_batch(&c)?
-            .ok_or(TraceError::NotFound)
-            .map(|_| ())
-    })
-    .await?;
+    blocking(move || s.trace.batch(&c)).await?;
     Ok(code)
 }
 
