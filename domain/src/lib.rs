@@ -13,6 +13,7 @@ pub mod money;
 pub mod notifications;
 pub mod orders;
 pub mod region;
+pub mod search;
 pub mod settlement;
 pub mod stats;
 pub mod trace;

@@ -60,6 +60,11 @@ impl RegionCode {
     }
 }
 
+/// The name of a province (`22` → 吉林省).
+pub fn province_name(code: &str) -> Option<&'static str> {
+    table().get(code).copied()
+}
+
 /// A prefix filter (`11`, `1101`, `110105`, …): digits only, at most 12.
 pub fn is_valid_prefix(raw: &str) -> bool {
     !raw.is_empty() && raw.len() <= 12 && raw.bytes().all(|b| b.is_ascii_digit())

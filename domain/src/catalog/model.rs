@@ -39,6 +39,39 @@ wire_enum!(ListingStatus {
 });
 
 /// A wholesale price: from `min_qty` units on, each unit costs `price`.
+impl CertKind {
+    /// The name printed on the certificate (三品一标).
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            CertKind::PollutionFree => "无公害农产品",
+            CertKind::Green => "绿色食品",
+            CertKind::Organic => "有机产品",
+            CertKind::GeographicIndication => "农产品地理标志",
+        }
+    }
+}
+
+impl Grade {
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Grade::Premium => "特级",
+            Grade::Grade1 => "一级",
+            Grade::Grade2 => "二级",
+            Grade::Ungraded => "统货",
+        }
+    }
+}
+
+impl SaleMode {
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            SaleMode::Spot => "现货",
+            SaleMode::Presale => "预售",
+            SaleMode::GroupBuy => "拼团",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TierPrice {
     pub min_qty: i32,

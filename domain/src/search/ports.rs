@@ -1,0 +1,25 @@
+//! Ports of the search context.
+
+use super::model::{EngineAnswer, EngineQuery, Suggestion};
+
+pub type Unknown = anyhow::Error;
+
+/// A search engine over the active listings. Postgres stays the truth: an
+/// engine is a copy kept current from it.
+pub trait SearchIndex: Send + Sync {
+    /// Has the engine caught up with the database since it started?
+    fn ready(&self) -> bool;
+    fn search(&self, q: &EngineQuery) -> Result<EngineAnswer, Unknown>;
+    /// Words of the live catalog starting with `prefix` (normalised; Chinese,
+    /// or Latin letters compared with their pinyin and initials), most
+    /// listings first.
+    fn suggest(&self, prefix: &str, limit: usize) -> Result<Vec<Suggestion>, Unknown>;
+}
+
+/// Where the synonym groups are kept.
+pub trait SynonymStore: Send + Sync {
+    /// The groups and their version (bumped by every replacement).
+    fn load(&self) -> Result<(i64, Vec<Vec<String>>), Unknown>;
+    /// Replaces every group at once; returns the new version.
+    fn replace(&self, groups: &[Vec<String>]) -> Result<i64, Unknown>;
+}
