@@ -22,3 +22,4 @@ pub mod settlement;
 pub mod stats;
 pub mod trace;
 pub mod webhooks;
+pub mod search;

@@ -153,6 +153,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         freight_template_id -> Nullable<Uuid>,
+        search_changed_at -> Timestamptz,
     }
 }
 
@@ -457,6 +458,14 @@ diesel::table! {
     sales_hours (hour) {
         hour -> Timestamptz,
         sealed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    search_synonyms (id) {
+        id -> Int2,
+        version -> Int8,
+        groups -> Jsonb,
     }
 }
 
@@ -771,6 +780,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sales_daily_category_totals,
     sales_daily_sellers,
     sales_hours,
+    search_synonyms,
     seller_orders,
     settlements,
     shipment_events,

@@ -38,13 +38,7 @@ fn step_name(t: TraceEventType) -> &'static str {
 }
 
 fn cert_name(kind: domain::catalog::CertKind) -> &'static str {
-    use domain::catalog::CertKind;
-    match kind {
-        CertKind::PollutionFree => "无公害农产品",
-        CertKind::Green => "绿色食品",
-        CertKind::Organic => "有机产品",
-        CertKind::GeographicIndication => "农产品地理标志",
-    }
+    kind.label_zh()
 }
 
 fn result_html(r: InspectionResult) -> &'static str {

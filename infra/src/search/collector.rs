@@ -1,0 +1,203 @@
+//! One pass over the matches: the best `limit + 1` after the cursor in the
+//! requested order, and the facet counts over every match.
+
+use std::cmp::Ordering;
+
+use domain::search::{RankKey, SearchSort};
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::Column;
+use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
+
+use super::query::tier_of;
+use super::schema::Fields;
+
+/// Counts per facet value, by column value.
+#[derive(Debug, Clone, Default)]
+pub struct FacetTally {
+    pub category: Vec<u64>,
+    pub province: Vec<u64>,
+    pub grade: Vec<u64>,
+    pub mode: Vec<u64>,
+    pub certs: Vec<u64>,
+}
+
+impl FacetTally {
+    fn new(categories: usize) -> Self {
+        Self {
+            category: vec![0; categories],
+            province: vec![0; 100],
+            grade: vec![0; 8],
+            mode: vec![0; 8],
+            certs: vec![0; 64],
+        }
+    }
+
+    fn add(&mut self, o: &FacetTally) {
+        for (a, b) in [
+            (&mut self.category, &o.category),
+            (&mut self.province, &o.province),
+            (&mut self.grade, &o.grade),
+            (&mut self.mode, &o.mode),
+            (&mut self.certs, &o.certs),
+        ] {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += y;
+            }
+        }
+    }
+}
+
+pub struct RankCollector {
+    pub fields: Fields,
+    pub sort: SearchSort,
+    pub after: Option<RankKey>,
+    /// How many to keep (the page size plus one, to know whether more follow).
+    pub keep: usize,
+    /// Count facets (over `categories` category ordinals), or not.
+    pub facets: Option<usize>,
+}
+
+pub struct Harvest {
+    pub top: Vec<RankKey>,
+    pub facets: Option<FacetTally>,
+}
+
+struct Columns {
+    id_hi: Column<u64>,
+    id_lo: Column<u64>,
+    sold: Column<i64>,
+    created: Column<i64>,
+    price: Column<i64>,
+    facets: Option<(Column<u64>, Column<u64>, Column<u64>, Column<u64>, Column<u64>)>,
+}
+
+pub struct RankSegment {
+    cols: Columns,
+    sort: SearchSort,
+    after: Option<RankKey>,
+    keep: usize,
+    top: Vec<RankKey>,
+    tally: Option<FacetTally>,
+}
+
+fn keep_best(top: &mut Vec<RankKey>, keep: usize, sort: SearchSort) {
+    if top.len() > keep {
+        top.select_nth_unstable_by(keep, |a, b| a.cmp_for(b, sort));
+        top.truncate(keep);
+    }
+}
+
+impl Collector for RankCollector {
+    type Fruit = Harvest;
+    type Child = RankSegment;
+
+    fn for_segment(
+        &self,
+        _segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<RankSegment> {
+        let ff = reader.fast_fields();
+        let name = |f| reader.schema().get_field_name(f).to_owned();
+        let f = &self.fields;
+        let facets = match self.facets {
+            Some(_) => Some((
+                ff.u64(&name(f.category))?,
+                ff.u64(&name(f.province))?,
+                ff.u64(&name(f.grade))?,
+                ff.u64(&name(f.mode))?,
+                ff.u64(&name(f.certs))?,
+            )),
+            None => None,
+        };
+        Ok(RankSegment {
+            cols: Columns {
+                id_hi: ff.u64(&name(f.id_hi))?,
+                id_lo: ff.u64(&name(f.id_lo))?,
+                sold: ff.i64(&name(f.sold))?,
+                created: ff.i64(&name(f.created))?,
+                price: ff.i64(&name(f.price))?,
+                facets,
+            },
+            sort: self.sort,
+            after: self.after,
+            keep: self.keep,
+            top: Vec::with_capacity(self.keep * 2 + 1),
+            tally: self.facets.map(FacetTally::new),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        true
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Harvest>) -> tantivy::Result<Harvest> {
+        let mut top = Vec::new();
+        let mut tally: Option<FacetTally> = None;
+        for h in fruits {
+            top.extend(h.top);
+            if let Some(t) = h.facets {
+                match &mut tally {
+                    Some(all) => all.add(&t),
+                    None => tally = Some(t),
+                }
+            }
+        }
+        top.sort_by(|a, b| a.cmp_for(b, self.sort));
+        top.truncate(self.keep);
+        Ok(Harvest { top, facets: tally })
+    }
+}
+
+fn bump(counts: &mut [u64], i: u64) {
+    if let Some(c) = usize::try_from(i).ok().and_then(|i| counts.get_mut(i)) {
+        *c += 1;
+    }
+}
+
+impl SegmentCollector for RankSegment {
+    type Fruit = Harvest;
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        let c = &self.cols;
+        if let (Some(t), Some((cat, prov, grade, mode, certs))) = (&mut self.tally, &c.facets) {
+            bump(&mut t.category, cat.first(doc).unwrap_or(u64::MAX));
+            bump(&mut t.province, prov.first(doc).unwrap_or(0));
+            bump(&mut t.grade, grade.first(doc).unwrap_or(u64::MAX));
+            bump(&mut t.mode, mode.first(doc).unwrap_or(u64::MAX));
+            let bits = certs.first(doc).unwrap_or(0);
+            for b in 0..64 {
+                if bits & (1 << b) != 0 {
+                    bump(&mut t.certs, b);
+                }
+            }
+        }
+        let key = RankKey {
+            tier: tier_of(score),
+            sold_qty: c.sold.first(doc).unwrap_or(0),
+            created_us: c.created.first(doc).unwrap_or(0),
+            price_fen: c.price.first(doc).unwrap_or(0),
+            id: uuid::Uuid::from_u64_pair(
+                c.id_hi.first(doc).unwrap_or(0),
+                c.id_lo.first(doc).unwrap_or(0),
+            ),
+        };
+        if self
+            .after
+            .is_some_and(|a| key.cmp_for(&a, self.sort) != Ordering::Greater)
+        {
+            return;
+        }
+        self.top.push(key);
+        if self.top.len() > self.keep * 2 {
+            keep_best(&mut self.top, self.keep, self.sort);
+        }
+    }
+
+    fn harvest(mut self) -> Harvest {
+        keep_best(&mut self.top, self.keep, self.sort);
+        Harvest {
+            top: self.top,
+            facets: self.tally,
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! The search engine: tantivy in the API process, its index in memory,
+//! built from Postgres at start and kept current by polling the listings'
+//! change stamp (see `sync`). Postgres stays the truth.
+
+mod collector;
+mod query;
+mod schema;
+pub mod source;
+pub mod sync;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use domain::catalog::{CategoryId, CertKind, Grade, ListingId, SaleMode};
+use domain::search::{
+    EngineAnswer, EngineQuery, FacetCounts, FacetName, Hit, SearchDoc, SearchIndex, Suggestion,
+    Unknown,
+};
+use tantivy::collector::Count;
+use tantivy::query::TermQuery;
+use tantivy::schema::{IndexRecordOption, Term};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument};
+
+use collector::{FacetTally, RankCollector};
+use schema::{Fields, SUGGEST_SEP};
+
+/// Memory the writer may use before it flushes a segment.
+const WRITER_BYTES: usize = 200_000_000;
+
+pub struct TantivyIndex {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+    categories: Vec<CategoryId>,
+    category_ordinals: HashMap<CategoryId, u64>,
+    ready: AtomicBool,
+}
+
+impl TantivyIndex {
+    /// An empty index in memory; `categories` fixes the facet ordinals.
+    pub fn new(categories: Vec<CategoryId>) -> Result<Self, Unknown> {
+        let (schema, fields) = schema::build_schema();
+        let index = Index::create_in_ram(schema);
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let category_ordinals = categories
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (*c, i as u64))
+            .collect();
+        Ok(Self {
+            index,
+            reader,
+            fields,
+            categories,
+            category_ordinals,
+            ready: AtomicBool::new(false),
+        })
+    }
+
+    pub fn writer(&self, threads: usize) -> Result<IndexWriter<TantivyDocument>, Unknown> {
+        Ok(self
+            .index
+            .writer_with_num_threads(threads.max(1), WRITER_BYTES * threads.max(1))?)
+    }
+
+    /// Replaces (or only removes, when `doc` is None) a listing.
+    pub fn stage(
+        &self,
+        w: &IndexWriter<TantivyDocument>,
+        id: ListingId,
+        doc: Option<&SearchDoc>,
+    ) -> Result<(), Unknown> {
+        w.delete_term(Term::from_field_text(self.fields.id, &id.to_string()));
+        if let Some(d) = doc {
+            w.add_document(schema::to_document(&self.fields, d, &self.category_ordinals))?;
+        }
+        Ok(())
+    }
+
+    /// Commits staged changes and makes them visible to searches.
+    pub fn publish(&self, w: &mut IndexWriter<TantivyDocument>) -> Result<(), Unknown> {
+        w.commit()?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    pub fn set_ready(&self) {
+        self.ready.store(true, Ordering::Release);
+    }
+
+    /// Live documents.
+    pub fn len(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn facet_counts(&self, wanted: &[FacetName], t: &FacetTally) -> FacetCounts {
+        let mut out = FacetCounts::new();
+        for f in wanted {
+            let counts: BTreeMap<String, u64> = match f {
+                FacetName::Category => zip_counts(&t.category, |i| {
+                    self.categories.get(i).map(|c| c.to_string())
+                }),
+                FacetName::Region => zip_counts(&t.province, |i| {
+                    (i > 0).then(|| format!("{i:02}"))
+                }),
+                FacetName::Certification => {
+                    zip_counts(&t.certs, |i| CertKind::ALL.get(i).map(|c| c.as_str().to_owned()))
+                }
+                FacetName::Grade => {
+                    zip_counts(&t.grade, |i| Grade::ALL.get(i).map(|g| g.as_str().to_owned()))
+                }
+                FacetName::SaleMode => {
+                    zip_counts(&t.mode, |i| SaleMode::ALL.get(i).map(|m| m.as_str().to_owned()))
+                }
+            };
+            out.insert(*f, counts);
+        }
+        out
+    }
+}
+
+fn zip_counts(counts: &[u64], value: impl Fn(usize) -> Option<String>) -> BTreeMap<String, u64> {
+    counts
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| **n > 0)
+        .filter_map(|(i, n)| value(i).map(|v| (v, *n)))
+        .collect()
+}
+
+impl SearchIndex for TantivyIndex {
+    fn ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    fn search(&self, q: &EngineQuery) -> Result<EngineAnswer, Unknown> {
+        let searcher = self.reader.searcher();
+        let collector = RankCollector {
+            fields: self.fields,
+            sort: q.sort,
+            after: q.after,
+            keep: q.limit + 1,
+            facets: (!q.facets.is_empty()).then_some(self.categories.len()),
+        };
+        let harvest = searcher.search(query::build(&self.fields, q).as_ref(), &collector)?;
+        let mut hits: Vec<Hit> = harvest
+            .top
+            .into_iter()
+            .map(|key| Hit {
+                id: ListingId(key.id),
+                key,
+            })
+            .collect();
+        let more = hits.len() > q.limit;
+        hits.truncate(q.limit);
+        let facets = harvest
+            .facets
+            .map(|t| self.facet_counts(&q.facets, &t))
+            .unwrap_or_default();
+        Ok(EngineAnswer {
+            hits,
+            more,
+            facets,
+        })
+    }
+
+    fn suggest(&self, prefix: &str, limit: usize) -> Result<Vec<Suggestion>, Unknown> {
+        let searcher = self.reader.searcher();
+        let latin = prefix.chars().all(|c| c.is_ascii_lowercase());
+        let ranges: Vec<String> = if latin {
+            vec![format!("p:{prefix}"), format!("i:{prefix}")]
+        } else {
+            vec![format!("w:{prefix}")]
+        };
+        // candidate words with their document frequency (deleted documents
+        // included until merged), then live counts for the best of them
+        let mut approx: HashMap<String, u64> = HashMap::new();
+        for seg in searcher.segment_readers() {
+            let inverted = seg.inverted_index(self.fields.suggest)?;
+            let terms = inverted.terms();
+            for start in &ranges {
+                let mut end = start.clone().into_bytes();
+                end.push(0xff);
+                let mut stream = terms.range().ge(start.as_bytes()).lt(&end).into_stream()?;
+                while stream.advance() {
+                    let key = String::from_utf8_lossy(stream.key());
+                    let word = key
+                        .rsplit_once(SUGGEST_SEP)
+                        .map(|(_, w)| w)
+                        .or_else(|| key.strip_prefix("w:"))
+                        .unwrap_or_default()
+                        .to_owned();
+                    *approx.entry(word).or_default() += u64::from(stream.value().doc_freq);
+                }
+            }
+        }
+        let mut candidates: Vec<(String, u64)> = approx.into_iter().collect();
+        candidates.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        candidates.truncate(limit * 3);
+        let mut out = Vec::new();
+        for (text, _) in candidates {
+            let q = TermQuery::new(
+                Term::from_field_text(self.fields.suggest, &format!("w:{text}")),
+                IndexRecordOption::Basic,
+            );
+            let count = searcher.search(&q, &Count)? as u64;
+            if count > 0 {
+                out.push(Suggestion { text, count });
+            }
+        }
+        out.sort_by(|a, b| b.count.cmp(&a.count).then(a.text.cmp(&b.text)));
+        out.truncate(limit);
+        Ok(out)
+    }
+}

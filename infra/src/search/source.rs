@@ -1,0 +1,250 @@
+//! Where the engine reads from: the active listings and their change
+//! stamps, the category tree, and the synonym groups.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use domain::catalog::{CategoryId, CertKind, Certification, ListingId};
+use domain::coop::OrgId;
+use domain::search::{SearchDoc, SynonymStore, Unknown};
+use uuid::Uuid;
+
+use crate::db::{get_conn, PgPool};
+use crate::schema::{categories, listings, search_synonyms};
+
+type Row = (
+    Uuid,
+    Uuid,
+    String,
+    String,
+    String,
+    Uuid,
+    String,
+    serde_json::Value,
+    String,
+    String,
+    i64,
+    i64,
+    DateTime<Utc>,
+    String,
+    DateTime<Utc>,
+);
+
+/// One change: the listing as search should now show it (None: gone).
+pub struct Change {
+    pub stamp: DateTime<Utc>,
+    pub id: ListingId,
+    pub doc: Option<SearchDoc>,
+}
+
+pub struct PgSearchSource {
+    pool: PgPool,
+    /// id → (parent, name)
+    tree: HashMap<CategoryId, (Option<CategoryId>, String)>,
+    order: Vec<CategoryId>,
+}
+
+impl PgSearchSource {
+    pub fn new(pool: PgPool) -> Result<Self, Unknown> {
+        let mut conn = get_conn(&pool)?;
+        let rows: Vec<(Uuid, Option<Uuid>, String)> = categories::table
+            .select((categories::id, categories::parent_id, categories::name))
+            .order(categories::id)
+            .load(&mut conn)?;
+        let order = rows.iter().map(|r| CategoryId(r.0)).collect();
+        let tree = rows
+            .into_iter()
+            .map(|(id, parent, name)| (CategoryId(id), (parent.map(CategoryId), name)))
+            .collect();
+        Ok(Self { pool, tree, order })
+    }
+
+    /// Every category, in a fixed order (facet ordinals).
+    pub fn categories(&self) -> Vec<CategoryId> {
+        self.order.clone()
+    }
+
+    pub fn category_names(&self) -> HashMap<CategoryId, String> {
+        self.tree
+            .iter()
+            .map(|(id, (_, name))| (*id, name.clone()))
+            .collect()
+    }
+
+    fn to_doc(&self, r: Row) -> Option<SearchDoc> {
+        let (id, seller, title, variety, description, category, region, certs, grade, mode) =
+            (r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9);
+        let (price, sold, created, status) = (r.10, r.11, r.12, r.13);
+        if status != "active" {
+            return None;
+        }
+        let mut path = Vec::new();
+        let mut names = Vec::new();
+        let mut at = Some(CategoryId(category));
+        while let Some(c) = at.filter(|c| path.len() < 8 && !path.contains(c)) {
+            path.push(c);
+            at = match self.tree.get(&c) {
+                Some((parent, name)) => {
+                    names.push(name.clone());
+                    *parent
+                }
+                None => None,
+            };
+        }
+        let certifications: Vec<CertKind> =
+            match serde_json::from_value::<Vec<Certification>>(certs) {
+                Ok(list) => list.into_iter().map(|c| c.kind).collect(),
+                Err(e) => {
+                    tracing::warn!(listing = %id, error = %e, "unreadable certifications: indexed without them");
+                    Vec::new()
+                }
+            };
+        let (Ok(grade), Ok(sale_mode)) = (grade.parse(), mode.parse()) else {
+            tracing::warn!(listing = %id, "unknown grade or sale mode: not indexed");
+            return None;
+        };
+        Some(SearchDoc {
+            id: ListingId(id),
+            seller_id: OrgId(seller),
+            title,
+            variety,
+            description,
+            category_path: path,
+            category_names: names,
+            region_code: region,
+            certifications,
+            grade,
+            sale_mode,
+            price_fen: price,
+            sold_qty: sold,
+            created_at: created,
+        })
+    }
+
+    fn columns() -> (
+        listings::id,
+        listings::seller_id,
+        listings::title,
+        listings::variety,
+        listings::description,
+        listings::category_id,
+        listings::origin_region_code,
+        listings::certifications,
+        listings::grade,
+        listings::sale_mode,
+        listings::price_fen,
+        listings::sold_qty,
+        listings::created_at,
+        listings::status,
+        listings::search_changed_at,
+    ) {
+        (
+            listings::id,
+            listings::seller_id,
+            listings::title,
+            listings::variety,
+            listings::description,
+            listings::category_id,
+            listings::origin_region_code,
+            listings::certifications,
+            listings::grade,
+            listings::sale_mode,
+            listings::price_fen,
+            listings::sold_qty,
+            listings::created_at,
+            listings::status,
+            listings::search_changed_at,
+        )
+    }
+
+    /// The database's clock.
+    pub fn now(&self) -> Result<DateTime<Utc>, Unknown> {
+        let mut conn = get_conn(&self.pool)?;
+        Ok(
+            diesel::select(diesel::dsl::sql::<diesel::sql_types::Timestamptz>(
+                "clock_timestamp()",
+            ))
+            .get_result(&mut conn)?,
+        )
+    }
+
+    /// Active listings after `after` in id order (the initial build).
+    pub fn active_after(&self, after: Uuid, limit: i64) -> Result<(Vec<SearchDoc>, Option<Uuid>), Unknown> {
+        let mut conn = get_conn(&self.pool)?;
+        let rows: Vec<Row> = listings::table
+            .select(Self::columns())
+            .filter(listings::status.eq("active"))
+            .filter(listings::id.gt(after))
+            .order(listings::id)
+            .limit(limit)
+            .load(&mut conn)?;
+        let last = (rows.len() as i64 == limit).then(|| rows.last().map(|r| r.0)).flatten();
+        Ok((rows.into_iter().filter_map(|r| self.to_doc(r)).collect(), last))
+    }
+
+    /// Listings whose stamp is after `(stamp, id)`, oldest first.
+    pub fn changes_after(
+        &self,
+        stamp: DateTime<Utc>,
+        id: Uuid,
+        limit: i64,
+    ) -> Result<Vec<Change>, Unknown> {
+        let mut conn = get_conn(&self.pool)?;
+        let rows: Vec<Row> = listings::table
+            .select(Self::columns())
+            .filter(
+                listings::search_changed_at.gt(stamp).or(listings::search_changed_at
+                    .eq(stamp)
+                    .and(listings::id.gt(id))),
+            )
+            .order((listings::search_changed_at, listings::id))
+            .limit(limit)
+            .load(&mut conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| Change {
+                stamp: r.14,
+                id: ListingId(r.0),
+                doc: self.to_doc(r),
+            })
+            .collect())
+    }
+}
+
+pub struct PgSynonymStore {
+    pub pool: PgPool,
+}
+
+impl SynonymStore for PgSynonymStore {
+    fn load(&self) -> Result<(i64, Vec<Vec<String>>), Unknown> {
+        let mut conn = get_conn(&self.pool)?;
+        let row: Option<(i64, serde_json::Value)> = search_synonyms::table
+            .select((search_synonyms::version, search_synonyms::groups))
+            .first(&mut conn)
+            .optional()?;
+        match row {
+            Some((version, groups)) => Ok((version, serde_json::from_value(groups)?)),
+            None => Ok((0, Vec::new())),
+        }
+    }
+
+    fn replace(&self, groups: &[Vec<String>]) -> Result<i64, Unknown> {
+        let mut conn = get_conn(&self.pool)?;
+        let value = serde_json::to_value(groups)?;
+        Ok(diesel::insert_into(search_synonyms::table)
+            .values((
+                search_synonyms::id.eq(1i16),
+                search_synonyms::version.eq(1i64),
+                search_synonyms::groups.eq(&value),
+            ))
+            .on_conflict(search_synonyms::id)
+            .do_update()
+            .set((
+                search_synonyms::version.eq(search_synonyms::version + 1),
+                search_synonyms::groups.eq(&value),
+            ))
+            .returning(search_synonyms::version)
+            .get_result(&mut conn)?)
+    }
+}
