@@ -64,6 +64,7 @@ pub struct Settings {
     pub orders: OrderSettings,
     pub outbox: OutboxSettings,
     pub stats: StatsSettings,
+    pub search: SearchSettings,
     /// Exact origins (`scheme://host[:port]`) browsers may call the API
     /// from; empty: no CORS headers at all.
     pub cors_allowed_origins: Vec<String>,
@@ -118,6 +119,17 @@ pub struct StatsSettings {
     pub unsalable_min_stock: i32,
     /// Sell-through over 14 days below this (basis points) is unsalable.
     pub unsalable_threshold_bp: u32,
+}
+
+/// The search engine's sync with Postgres.
+#[derive(Debug, Clone)]
+pub struct SearchSettings {
+    /// How often the engine polls for changed listings.
+    pub refresh_interval: Duration,
+    /// How far back each poll looks again (transactions that commit late).
+    pub refresh_margin: Duration,
+    /// Indexing threads for the build at start.
+    pub build_threads: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -343,6 +355,11 @@ impl Settings {
                     }
                     bp
                 },
+            },
+            search: SearchSettings {
+                refresh_interval: r.millis("SEARCH_REFRESH_MS", 200),
+                refresh_margin: r.millis("SEARCH_REFRESH_MARGIN_MS", 3_000),
+                build_threads: r.parse("SEARCH_BUILD_THREADS", 2),
             },
             outbox: OutboxSettings {
                 enabled: r.parse("OUTBOX_WORKER", true),

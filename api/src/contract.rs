@@ -91,6 +91,28 @@ pub fn search_text() -> Object {
         .build()
 }
 
+/// `facets`: facet names separated by commas (`category,region`).
+pub fn facet_list() -> Object {
+    let one = domain::search::FacetName::ALL
+        .iter()
+        .map(|f| f.as_str())
+        .collect::<Vec<_>>()
+        .join("|");
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(format!("^({one})(,({one}))*$")))
+        .build()
+}
+
+/// Text for suggestions: 1–20 characters.
+pub fn suggest_text() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(20))
+        .build()
+}
+
 fn strings(values: &[&str]) -> Object {
     ObjectBuilder::new()
         .schema_type(Type::String)

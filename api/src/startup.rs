@@ -122,6 +122,13 @@ pub fn build_state(settings: Settings, addr: SocketAddr) -> anyhow::Result<AppSt
         orgs: coop.orgs.clone(),
         members: coop.members.clone(),
     };
+    let search_source = Arc::new(infra::search::source::PgSearchSource::new(read_pool.clone())?);
+    let search_index = Arc::new(infra::search::TantivyIndex::new(search_source.categories())?);
+    let search = Arc::new(domain::search::SearchService::new(
+        search_index.clone(),
+        Arc::new(infra::search::source::PgSynonymStore { pool: pool.clone() }),
+        search_source.category_names(),
+    ));
     let listing_cache = Arc::new(ListingCache::new(
         cache.clone(),
         settings.listing_cache,
@@ -199,6 +206,10 @@ pub fn build_state(settings: Settings, addr: SocketAddr) -> anyhow::Result<AppSt
         trace,
         stats,
         listing_cache,
+        search,
+        search_index,
+        search_source,
+        search_sync: std::sync::OnceLock::new(),
         orders,
         after_sales,
         sandbox: use_sandbox.then_some(sandbox),
@@ -225,6 +236,16 @@ pub fn build(settings: Settings) -> anyhow::Result<Application> {
     let state = web::Data::new(build_state(settings, addr)?);
     bootstrap_admin(&state)?;
     state.listing_cache.spawn_maintenance();
+    let sync = infra::search::sync::SearchSync::start(
+        state.search_index.clone(),
+        state.search_source.clone(),
+        infra::search::sync::SyncSettings {
+            interval: state.settings.search.refresh_interval,
+            margin: state.settings.search.refresh_margin,
+            build_threads: state.settings.search.build_threads,
+        },
+    )?;
+    let _ = state.search_sync.set(sync);
     crate::workers::spawn(state.clone());
     crate::outbox::spawn(state.clone());
     let server = serve(state.clone(), listener)?;

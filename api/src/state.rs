@@ -34,6 +34,13 @@ pub struct AppState {
     pub trace: domain::trace::TraceService,
     pub stats: domain::stats::StatsService,
     pub listing_cache: Arc<ListingCache>,
+    /// Buyer search (rules in the domain, the engine in this process).
+    pub search: Arc<domain::search::SearchService>,
+    pub search_index: Arc<infra::search::TantivyIndex>,
+    pub search_source: Arc<infra::search::source::PgSearchSource>,
+    /// The engine's sync thread (started by `startup::build`, not by the
+    /// one-shot commands).
+    pub search_sync: std::sync::OnceLock<infra::search::sync::SearchSync>,
     pub orders: OrderService,
     pub after_sales: domain::after_sales::AfterSalesService,
     /// The built-in payment provider (PAYMENT_PROVIDER=sandbox).
@@ -48,4 +55,17 @@ pub struct AppState {
     pub webhooks: domain::notifications::WebhookService,
     /// Webhook deliveries: no redirects followed, `WEBHOOK_TIMEOUT_MS`.
     pub webhook_http: reqwest::Client,
+}
+
+impl AppState {
+    /// After a listing write: waits (at most a second) until this
+    /// instance's search engine shows it, so the writer reads its own write.
+    /// Other instances follow within `SEARCH_REFRESH_MS`.
+    pub async fn search_caught_up(&self) {
+        if let Some(sync) = self.search_sync.get() {
+            if !sync.caught_up(std::time::Duration::from_secs(1)).await {
+                tracing::warn!("search engine did not catch up within 1 s");
+            }
+        }
+    }
 }

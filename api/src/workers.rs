@@ -15,6 +15,7 @@ use crate::state::AppState;
 
 pub fn spawn(state: web::Data<AppState>) {
     spawn_sealing(state.clone());
+    spawn_synonyms(state.clone());
     let interval = state.settings.orders.sweep_interval;
     let count_every = state.settings.orders.sales_count_interval;
     tokio::spawn(async move {
@@ -73,6 +74,20 @@ fn spawn_sealing(state: web::Data<AppState>) {
                 Ok(Err(e)) => tracing::warn!(error = %e, "sealing sales days failed"),
                 Err(e) => tracing::warn!(error = %e, "sealing sales days failed"),
             }
+        }
+    });
+}
+
+/// Follows the synonym groups: a replacement on any instance reaches this
+/// one within a second.
+fn spawn_synonyms(state: web::Data<AppState>) {
+    tokio::spawn(async move {
+        loop {
+            let s = state.clone();
+            if let Ok(Err(e)) = web::block(move || s.search.refresh_synonyms()).await {
+                tracing::warn!(error = %e, "synonyms not refreshed");
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }
     });
 }

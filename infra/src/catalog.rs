@@ -327,6 +327,16 @@ impl ListingRepository for PgListingRepository {
         Ok(row.map(ListingRow::into_domain).transpose()?)
     }
 
+    fn find_many(&self, ids: &[ListingId]) -> Result<Vec<Listing>, Unknown> {
+        let mut conn = get_conn(&self.read_pool)?;
+        let ids: Vec<Uuid> = ids.iter().map(|i| i.0).collect();
+        let rows = listings::table
+            .filter(listings::id.eq_any(ids))
+            .select(ListingRow::as_select())
+            .load(&mut conn)?;
+        Ok(load(rows)?)
+    }
+
     fn update(
         &self,
         id: ListingId,
@@ -393,6 +403,11 @@ impl ListingRepository for PgListingRepository {
         let searchable = [ListingStatus::Active, ListingStatus::SoldOut];
         if q.statuses.len() == 2 && searchable.iter().all(|s| q.statuses.contains(s)) {
             query = query.filter(listings::searchable.eq(true));
+        } else if q.statuses == [ListingStatus::Active] {
+            // the sort indexes lead with `searchable`; sold-out rows are few
+            query = query
+                .filter(listings::searchable.eq(true))
+                .filter(listings::status.eq("active"));
         } else {
             let statuses: Vec<&str> = q.statuses.iter().map(|s| s.as_str()).collect();
             query = query.filter(listings::status.eq_any(statuses));

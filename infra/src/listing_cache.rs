@@ -156,6 +156,50 @@ impl ListingCache {
         }
     }
 
+    /// Several details at once (search results): the in-process tier, then
+    /// one Redis round trip for the rest; each miss carries its fill token.
+    pub async fn details(&self, ids: &[String]) -> Vec<Result<Arc<Vec<u8>>, FillToken>> {
+        let mut out: Vec<Result<Arc<Vec<u8>>, FillToken>> = Vec::with_capacity(ids.len());
+        let mut wanted: Vec<usize> = Vec::new();
+        for (i, id) in ids.iter().enumerate() {
+            if self.bypass(id) {
+                out.push(Err(FillToken(None, false)));
+                continue;
+            }
+            match self.local.as_ref().and_then(|l| l.get(&detail_key(id))) {
+                Some(v) => out.push(Ok(v)),
+                None => {
+                    wanted.push(i);
+                    out.push(Err(FillToken(None, false)));
+                }
+            }
+        }
+        if wanted.is_empty() {
+            return out;
+        }
+        let keys: Vec<String> = wanted
+            .iter()
+            .flat_map(|i| [detail_key(&ids[*i]), gen_key(&ids[*i])])
+            .collect();
+        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        if let Ok(values) = self.redis.mget(&refs).await {
+            for (pair, i) in values.chunks(2).zip(&wanted) {
+                out[*i] = match pair {
+                    [Some(v), _] => {
+                        let v = Arc::new(v.clone());
+                        if let Some(l) = &self.local {
+                            l.put(&detail_key(&ids[*i]), v.clone());
+                        }
+                        Ok(v)
+                    }
+                    [None, generation] => Err(FillToken(generation.clone(), true)),
+                    _ => Err(FillToken(None, false)),
+                };
+            }
+        }
+        out
+    }
+
     /// Stores a detail read from Postgres, unless a write happened since
     /// `token` was taken.
     pub async fn fill_detail(&self, id: &str, token: FillToken, value: &[u8]) {

@@ -160,6 +160,18 @@ pub fn test_env(db: &TestDb, smtp: &SmtpSink, redis_prefix: &str) -> HashMap<Str
 }
 
 /// Spawns the app with default test settings.
+/// Waits until the instance's search index is built (as a load balancer
+/// waits for `/readyz`).
+async fn search_ready(state: &api::state::AppState) {
+    for _ in 0..600 {
+        if state.search.ready() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the search index was not built within 30 s");
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -176,6 +188,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut HashMap<String, String>)) ->
     let app = api::startup::build(settings).expect("build app");
     let server = app.server.handle();
     tokio::spawn(app.server);
+    search_ready(&app.state).await;
     TestApp {
         addr: app.addr,
         client: reqwest::Client::builder()
@@ -232,6 +245,7 @@ impl TestApp {
         let settings = Settings::from_lookup(&|k| env.get(k).cloned()).expect("test settings");
         let app = api::startup::build(settings).expect("build app");
         tokio::spawn(app.server);
+        search_ready(&app.state).await;
         app.addr
     }
 }

@@ -33,8 +33,18 @@ pub struct Readiness {
     pub postgres: &'static str,
     /// `ok` or `degraded`.
     pub redis: &'static str,
+    /// The search index: `ok` once built and following Postgres.
+    pub search: SearchReadiness,
     /// The notification outbox's backlog (progress and lag).
     pub outbox: OutboxBacklog,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SearchReadiness {
+    /// `ok`, or `building` (then the instance answers 503 until done).
+    pub status: &'static str,
+    /// Active listings in this instance's index.
+    pub documents: u64,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -49,13 +59,15 @@ pub struct OutboxBacklog {
     pub oldest_pending_secs: i64,
 }
 
-/// Readiness: Postgres and Redis. Postgres down → 503 `not_ready`; only
-/// Redis down → 200 with `redis: degraded`.
+/// Readiness: Postgres, Redis and the search index. Postgres down, or the
+/// search index still being built after a start → 503 `not_ready` (keep
+/// the instance out of the load balancer); only Redis down → 200 with
+/// `redis: degraded`.
 #[utoipa::path(
     tag = "health",
     responses(
         (status = 200, description = "Ready (possibly degraded)", body = Readiness),
-        (status = 503, description = "Postgres is unreachable", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`not_ready`: Postgres is unreachable or the search index is being built (`checks` says which)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/readyz")]
@@ -74,21 +86,33 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     );
     let backlog = pg.ok().flatten();
     let redis = if redis.is_ok() { "ok" } else { "degraded" };
-    let Some(b) = backlog else {
+    let search_ready = state.search.ready();
+    let search = if search_ready { "ok" } else { "building" };
+    let Some(b) = backlog.filter(|_| search_ready) else {
+        let postgres = if backlog.is_some() { "ok" } else { "down" };
+        let detail = if backlog.is_some() {
+            "the search index is being built"
+        } else {
+            "postgres is unreachable"
+        };
         return Err(ApiError::new(
             actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
             "not_ready",
-            "postgres is unreachable",
+            detail,
         )
         .with_extra(
             "checks",
-            serde_json::json!({"postgres": "down", "redis": redis}),
+            serde_json::json!({"postgres": postgres, "redis": redis, "search": search}),
         ));
     };
     Ok(HttpResponse::Ok().json(Readiness {
         status: if redis == "ok" { "ok" } else { "degraded" },
         postgres: "ok",
         redis,
+        search: SearchReadiness {
+            status: search,
+            documents: state.search_index.len(),
+        },
         outbox: OutboxBacklog {
             undispatched_events: b.undispatched_events,
             pending_deliveries: b.pending_deliveries,

@@ -12,6 +12,7 @@ pub mod membership;
 pub mod orders;
 pub mod organizations;
 pub mod partners;
+pub mod search;
 pub mod settlement;
 pub mod stats;
 pub mod trace;
@@ -70,6 +71,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(catalog::categories)
             .service(catalog::create_listing)
             .service(catalog::search_listings)
+            .service(catalog::suggest_listings)
+            .service(search::get_synonyms)
+            .service(search::put_synonyms)
             .service(catalog::hot_listings)
             .service(catalog::get_listing)
             .service(catalog::update_listing)

@@ -97,6 +97,8 @@ pub trait ListingRepository: Send + Sync {
     /// How many listings `seller` has.
     fn count_for_seller(&self, seller: OrgId) -> Result<i64, Unknown>;
     fn find(&self, id: ListingId) -> Result<Option<Listing>, Unknown>;
+    /// The listings among `ids` (any status, any order; read replica).
+    fn find_many(&self, ids: &[ListingId]) -> Result<Vec<Listing>, Unknown>;
     /// Under a row lock: checks `expected_version` (when given), runs
     /// `change`, stores the result and bumps the version.
     fn update(

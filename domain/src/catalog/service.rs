@@ -65,6 +65,8 @@ pub struct SearchParams {
     pub sort: Option<String>,
     pub after: Option<SearchCursor>,
     pub limit: i64,
+    /// Storefronts show sold-out listings too; buyer search only active ones.
+    pub include_sold_out: bool,
 }
 
 #[derive(Clone)]
@@ -350,11 +352,20 @@ impl CatalogService {
             max_price: p.max_price_fen.map(Fen),
             sale_mode,
             seller_id: p.seller_id,
-            statuses: vec![ListingStatus::Active, ListingStatus::SoldOut],
+            statuses: if p.include_sold_out {
+                vec![ListingStatus::Active, ListingStatus::SoldOut]
+            } else {
+                vec![ListingStatus::Active]
+            },
             sort,
             after: p.after,
             limit: p.limit,
         })?)
+    }
+
+    /// Listings by id (search results), in no particular order.
+    pub fn get_many(&self, ids: &[ListingId]) -> Result<Vec<Listing>, CatalogError> {
+        Ok(self.listings.find_many(ids)?)
     }
 
     pub fn hot(&self, region_code: Option<&str>, limit: i64) -> Result<Vec<Listing>, CatalogError> {
@@ -372,6 +383,7 @@ impl CatalogService {
             seller_id: Some(org),
             sort: Some("popular".into()),
             limit,
+            include_sold_out: true,
             ..SearchParams::default()
         })?;
         Ok((o, listings))

@@ -138,6 +138,39 @@ impl RankKey {
     }
 }
 
+impl RankKey {
+    /// The key as cursor text, tied to its sort (`e1|sort|…`).
+    pub fn cursor_text(&self, sort: SearchSort) -> String {
+        format!(
+            "e1|{}|{}|{}|{}|{}|{}",
+            sort.as_str(),
+            self.tier as u8,
+            self.sold_qty,
+            self.created_us,
+            self.price_fen,
+            self.id
+        )
+    }
+
+    /// A key from [`RankKey::cursor_text`], if it was made for `sort`.
+    pub fn parse_cursor(sort: &str, text: &str) -> Option<Self> {
+        let p: Vec<&str> = text.split('|').collect();
+        let [v, s, tier, sold, created, price, id] = p.as_slice() else {
+            return None;
+        };
+        if *v != "e1" || *s != sort {
+            return None;
+        }
+        Some(Self {
+            tier: Tier::from_u8(tier.parse().ok()?)?,
+            sold_qty: sold.parse().ok()?,
+            created_us: created.parse().ok()?,
+            price_fen: price.parse().ok()?,
+            id: id.parse().ok()?,
+        })
+    }
+}
+
 /// Filters (all must hold).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SearchFilters {

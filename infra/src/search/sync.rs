@@ -38,7 +38,7 @@ pub struct SearchSync {
 impl SearchSync {
     pub fn start(
         index: Arc<TantivyIndex>,
-        source: PgSearchSource,
+        source: Arc<PgSearchSource>,
         settings: SyncSettings,
     ) -> std::io::Result<Self> {
         let (wake, requests) = mpsc::channel::<oneshot::Sender<()>>();

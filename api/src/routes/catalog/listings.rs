@@ -79,6 +79,7 @@ pub(crate) async fn written(
         .listing_cache
         .invalidate(&listing.id.to_string())
         .await;
+    state.search_caught_up().await;
     let body = serde_json::to_vec(&ListingResponse::from(listing)).map_err(ApiError::internal)?;
     let mut res = HttpResponse::build(status);
     res.insert_header((header::ETAG, etag(listing.version)));
