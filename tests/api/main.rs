@@ -13,6 +13,7 @@ mod identity;
 mod ledger;
 mod notifications;
 mod orders;
+mod search;
 mod settlement;
 mod stats;
 mod trace;

@@ -390,6 +390,11 @@ impl TestApp {
         .await
     }
 
+    pub async fn put_auth(&self, path: &str, token: &str, body: &Value) -> Reply {
+        self.send(self.client.put(self.url(path)).bearer_auth(token).json(body))
+            .await
+    }
+
     /// Runs a scalar SQL count against this test's database.
     pub fn count(&self, sql: &str) -> i64 {
         use diesel::sql_types::BigInt;

@@ -7,8 +7,10 @@
 //! * a query word written in Chinese or digits matches a text when some
 //!   segment contains it as a substring (what character bigrams gave before);
 //! * a query word of Latin letters also matches the pinyin of a Chinese word
-//!   of the text, full (`tiangua`) or initials (`tg`); words of five letters
-//!   or more tolerate one typo (an edit or a swap of neighbours);
+//!   of the text, full (`tiangua`) or initials (`tg`); a word of five letters
+//!   or more that no listing spells exactly tolerates one typo (an edit or a
+//!   swap of neighbours): `qilin` finds 麒麟, not 吉林, while `tiangau`
+//!   finds 甜瓜;
 //! * words come from jieba; synonyms are looked up before it cuts.
 
 use std::collections::BTreeSet;
@@ -181,13 +183,16 @@ pub struct QueryWord {
     pub texts: Vec<String>,
     /// Latin letters looked up among the pinyin tokens.
     pub pinyin: Option<String>,
+    /// Match the pinyin with one typo (set by the engine, see
+    /// [`AnalyzedQuery::allow_typos`]).
+    pub typo: bool,
 }
 
 impl QueryWord {
     /// Does the pinyin form match a pinyin token?
     pub fn pinyin_matches(&self, token: &str) -> bool {
         match &self.pinyin {
-            Some(p) if p.chars().count() >= TYPO_MIN_LEN => within_one_typo(p, token),
+            Some(p) if self.typo => within_one_typo(p, token),
             Some(p) => p == token,
             None => false,
         }
@@ -205,6 +210,17 @@ pub struct AnalyzedQuery {
 impl AnalyzedQuery {
     pub fn is_empty(&self) -> bool {
         self.words.is_empty()
+    }
+
+    /// Lets the pinyin of a word of five letters or more match with one typo
+    /// when no listing spells it exactly (`known` says whether one does).
+    pub fn allow_typos(&mut self, known: impl Fn(&str) -> bool) {
+        for w in &mut self.words {
+            w.typo = w
+                .pinyin
+                .as_deref()
+                .is_some_and(|p| p.chars().count() >= TYPO_MIN_LEN && !known(p));
+        }
     }
 }
 
@@ -275,6 +291,7 @@ pub fn analyze_query(q: &str, synonyms: &Synonyms) -> AnalyzedQuery {
                     words.push(QueryWord {
                         texts,
                         pinyin: None,
+                        typo: false,
                     });
                 }
             } else {
@@ -286,6 +303,7 @@ pub fn analyze_query(q: &str, synonyms: &Synonyms) -> AnalyzedQuery {
                 words.push(QueryWord {
                     texts,
                     pinyin: (letters && run.len() >= 2).then_some(run),
+                    typo: false,
                 });
             }
         }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
 
-use super::analysis::{chinese_words, pinyin_of};
+use super::analysis::{chinese_words, pinyin_of, pinyin_tokens};
 use super::model::*;
 use super::ports::*;
 use crate::catalog::ListingId;
@@ -69,10 +69,20 @@ impl SearchIndex for BruteForceIndex {
 
     fn search(&self, q: &EngineQuery) -> Result<EngineAnswer, Unknown> {
         let docs = self.docs.lock().unwrap_or_else(PoisonError::into_inner);
+        let known: std::collections::BTreeSet<String> = docs
+            .values()
+            .flat_map(|d| {
+                let mut t = pinyin_tokens(&[&d.title]);
+                t.extend(pinyin_tokens(&d.meta_texts()));
+                t
+            })
+            .collect();
+        let mut text = q.text.clone();
+        text.allow_typos(|p| known.contains(p));
         let mut matches: Vec<(RankKey, &SearchDoc)> = docs
             .values()
             .filter(|d| q.filters.accepts(d))
-            .filter_map(|d| match_tier(d, &q.text).map(|t| (RankKey::of(d, t), d)))
+            .filter_map(|d| match_tier(d, &text).map(|t| (RankKey::of(d, t), d)))
             .collect();
         let mut facets = FacetCounts::new();
         for f in &q.facets {

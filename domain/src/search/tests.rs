@@ -171,7 +171,11 @@ fn synonyms_work_both_ways_and_by_pinyin() {
 
 #[test]
 fn pinyin_initials_and_one_typo() {
-    let s = catalog(vec![doc(1, "吉林甜瓜", "", "", 0), doc(2, "新疆西瓜", "", "", 0)]);
+    let s = catalog(vec![
+        doc(1, "吉林甜瓜", "", "", 0),
+        doc(2, "新疆西瓜", "", "", 0),
+        doc(3, "麒麟瓜", "", "", 0),
+    ]);
     assert_eq!(titles(&s, q("tiangua")), ["吉林甜瓜"]);
     assert_eq!(titles(&s, q("tg")), ["吉林甜瓜"]);
     assert_eq!(titles(&s, q("xg")), ["新疆西瓜"]);
@@ -182,6 +186,8 @@ fn pinyin_initials_and_one_typo() {
     assert_eq!(titles(&s, q("tienguo")), Vec::<String>::new(), "two typos");
     assert_eq!(titles(&s, q("tx")), Vec::<String>::new(), "no typo on short words");
     assert_eq!(titles(&s, q("jilin tiangua")), ["吉林甜瓜"]);
+    assert_eq!(titles(&s, q("qilin")), ["麒麟瓜"], "a word someone spells exactly is not a typo");
+    assert_eq!(titles(&s, q("qilinn")), ["麒麟瓜"]);
 }
 
 #[test]

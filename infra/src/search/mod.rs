@@ -151,6 +151,25 @@ impl SearchIndex for TantivyIndex {
             keep: q.limit + 1,
             facets: (!q.facets.is_empty()).then_some(self.categories.len()),
         };
+        let mut text = q.text.clone();
+        let mut lookups = Vec::new();
+        for w in &text.words {
+            if let Some(p) = &w.pinyin {
+                let exists = |field: Option<tantivy::schema::Field>| -> tantivy::Result<bool> {
+                    let Some(field) = field else { return Ok(false) };
+                    let tq = TermQuery::new(Term::from_field_text(field, p), IndexRecordOption::Basic);
+                    Ok(searcher.search(&tq, &Count)? > 0)
+                };
+                if exists(self.fields.title.pinyin)? || exists(self.fields.meta.pinyin)? {
+                    lookups.push(p.clone());
+                }
+            }
+        }
+        text.allow_typos(|p| lookups.iter().any(|k| k == p));
+        let q = &EngineQuery {
+            text,
+            ..q.clone()
+        };
         let harvest = searcher.search(query::build(&self.fields, q).as_ref(), &collector)?;
         let mut hits: Vec<Hit> = harvest
             .top

@@ -7,7 +7,7 @@
 
 use std::ops::Bound;
 
-use domain::search::analysis::{word_grams, QueryWord, TYPO_MIN_LEN};
+use domain::search::analysis::{word_grams, QueryWord};
 use domain::search::{EngineQuery, Tier};
 use tantivy::query::{
     AllQuery, BooleanQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
@@ -87,7 +87,7 @@ fn word_in(w: &QueryWord, g: Group) -> Vec<Box<dyn Query>> {
         })
         .collect();
     if let (Some(field), Some(p)) = (g.pinyin, &w.pinyin) {
-        if p.chars().count() >= TYPO_MIN_LEN {
+        if w.typo {
             out.push(Box::new(FuzzyTermQuery::new(
                 Term::from_field_text(field, p),
                 1,

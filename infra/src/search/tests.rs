@@ -93,7 +93,8 @@ fn the_engine_agrees_with_the_rules() {
     let queries = [
         "", "甜瓜", "瓜", "香瓜", "土豆", "马铃薯", "tudou", "tiangua", "tg", "tianguo", "tiangau",
         "吉林甜瓜", "吉林 甜瓜", "羊角蜜", "角蜜", "5kg", "fuji", "FUJI 苹果", "pingguo", "pg", "hmg",
-        "新疆哈密瓜", "有机大米", "水果", "好吃", "西瓜礼盒", "不存在",
+        "新疆哈密瓜", "有机大米", "水果", "好吃", "西瓜礼盒", "不存在", "jilin", "jilim", "qilin",
+        "xinjiang", "xinjaing",
     ];
     let filters = [
         SearchFilters::default(),
