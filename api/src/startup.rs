@@ -122,12 +122,12 @@ pub fn build_state(settings: Settings, addr: SocketAddr) -> anyhow::Result<AppSt
         orgs: coop.orgs.clone(),
         members: coop.members.clone(),
     };
-    let search_source = Arc::new(infra::search::source::PgSearchSource::new(read_pool.clone())?);
-    let search_index = Arc::new(infra::search::TantivyIndex::new(search_source.categories())?);
+    let search_source = Arc::new(infra::search::source::PgSearchSource::new(read_pool.clone()));
+    let search_index = Arc::new(infra::search::TantivyIndex::new()?);
     let search = Arc::new(domain::search::SearchService::new(
         search_index.clone(),
         Arc::new(infra::search::source::PgSynonymStore { pool: pool.clone() }),
-        search_source.category_names(),
+        search_source.clone(),
     ));
     let listing_cache = Arc::new(ListingCache::new(
         cache.clone(),

@@ -1,6 +1,9 @@
 //! Ports of the search context.
 
+use std::collections::HashMap;
+
 use super::model::{EngineAnswer, EngineQuery, Suggestion};
+use crate::catalog::CategoryId;
 
 pub type Unknown = anyhow::Error;
 
@@ -22,4 +25,15 @@ pub trait SynonymStore: Send + Sync {
     fn load(&self) -> Result<(i64, Vec<Vec<String>>), Unknown>;
     /// Replaces every group at once; returns the new version.
     fn replace(&self, groups: &[Vec<String>]) -> Result<i64, Unknown>;
+}
+
+/// Names of categories (facet labels).
+pub trait CategoryLabels: Send + Sync {
+    fn label(&self, id: CategoryId) -> Option<String>;
+}
+
+impl CategoryLabels for HashMap<CategoryId, String> {
+    fn label(&self, id: CategoryId) -> Option<String> {
+        self.get(&id).cloned()
+    }
 }

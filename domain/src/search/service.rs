@@ -2,7 +2,6 @@
 //! synonyms, asks the engine, labels the facets; synonym administration;
 //! suggestions.
 
-use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use super::analysis::{analyze_query, normalize, AnalyzedQuery};
@@ -88,20 +87,20 @@ pub struct SearchService {
     index: Arc<dyn SearchIndex>,
     store: Arc<dyn SynonymStore>,
     synonyms: RwLock<(i64, Arc<Synonyms>)>,
-    category_names: HashMap<CategoryId, String>,
+    categories: Arc<dyn CategoryLabels>,
 }
 
 impl SearchService {
     pub fn new(
         index: Arc<dyn SearchIndex>,
         store: Arc<dyn SynonymStore>,
-        category_names: HashMap<CategoryId, String>,
+        categories: Arc<dyn CategoryLabels>,
     ) -> Self {
         Self {
             index,
             store,
             synonyms: RwLock::new((-1, Arc::new(Synonyms::default()))),
-            category_names,
+            categories,
         }
     }
 
@@ -248,7 +247,7 @@ impl SearchService {
                     FacetName::Category => value
                         .parse::<uuid::Uuid>()
                         .ok()
-                        .and_then(|id| self.category_names.get(&CategoryId(id)).cloned()),
+                        .and_then(|id| self.categories.label(CategoryId(id))),
                     FacetName::Region => province_name(&value).map(str::to_owned),
                     FacetName::Certification => {
                         value.parse::<CertKind>().ok().map(|c| c.label_zh().to_owned())

@@ -74,7 +74,7 @@ fn service(docs: Vec<SearchDoc>) -> (SearchService, Arc<BruteForceIndex>) {
         (melon(), "瓜类".to_owned()),
         (veg(), "蔬菜".to_owned()),
     ]);
-    let s = SearchService::new(index.clone(), store, names);
+    let s = SearchService::new(index.clone(), store, Arc::new(names));
     let admin = Viewer {
         user: UserId::new(),
         platform_admin: true,

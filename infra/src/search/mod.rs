@@ -12,6 +12,7 @@ mod tests;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{PoisonError, RwLock};
 
 use domain::catalog::{CategoryId, CertKind, Grade, ListingId, SaleMode};
 use domain::search::{
@@ -33,31 +34,26 @@ pub struct TantivyIndex {
     index: Index,
     reader: IndexReader,
     fields: Fields,
-    categories: Vec<CategoryId>,
-    category_ordinals: HashMap<CategoryId, u64>,
+    /// Facet ordinals of the categories seen so far (assigned as listings
+    /// are indexed).
+    categories: RwLock<(Vec<CategoryId>, HashMap<CategoryId, u64>)>,
     ready: AtomicBool,
 }
 
 impl TantivyIndex {
-    /// An empty index in memory; `categories` fixes the facet ordinals.
-    pub fn new(categories: Vec<CategoryId>) -> Result<Self, Unknown> {
+    /// An empty index in memory.
+    pub fn new() -> Result<Self, Unknown> {
         let (schema, fields) = schema::build_schema();
         let index = Index::create_in_ram(schema);
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
-        let category_ordinals = categories
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (*c, i as u64))
-            .collect();
         Ok(Self {
             index,
             reader,
             fields,
-            categories,
-            category_ordinals,
+            categories: RwLock::new((Vec::new(), HashMap::new())),
             ready: AtomicBool::new(false),
         })
     }
@@ -77,9 +73,29 @@ impl TantivyIndex {
     ) -> Result<(), Unknown> {
         w.delete_term(Term::from_field_text(self.fields.id, &id.to_string()));
         if let Some(d) = doc {
-            w.add_document(schema::to_document(&self.fields, d, &self.category_ordinals))?;
+            let category = d.category().map(|c| self.category_ordinal(c)).unwrap_or(u64::MAX);
+            w.add_document(schema::to_document(&self.fields, d, category))?;
         }
         Ok(())
+    }
+
+    fn category_ordinal(&self, c: CategoryId) -> u64 {
+        if let Some(o) = self
+            .categories
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .1
+            .get(&c)
+        {
+            return *o;
+        }
+        let mut all = self.categories.write().unwrap_or_else(PoisonError::into_inner);
+        let next = all.0.len() as u64;
+        let o = *all.1.entry(c).or_insert(next);
+        if o == next {
+            all.0.push(c);
+        }
+        o
     }
 
     /// Commits staged changes and makes them visible to searches.
@@ -106,9 +122,10 @@ impl TantivyIndex {
         let mut out = FacetCounts::new();
         for f in wanted {
             let counts: BTreeMap<String, u64> = match f {
-                FacetName::Category => zip_counts(&t.category, |i| {
-                    self.categories.get(i).map(|c| c.to_string())
-                }),
+                FacetName::Category => {
+                    let known = self.categories.read().unwrap_or_else(PoisonError::into_inner);
+                    zip_counts(&t.category, |i| known.0.get(i).map(|c| c.to_string()))
+                }
                 FacetName::Region => zip_counts(&t.province, |i| {
                     (i > 0).then(|| format!("{i:02}"))
                 }),
@@ -149,7 +166,13 @@ impl SearchIndex for TantivyIndex {
             sort: q.sort,
             after: q.after,
             keep: q.limit + 1,
-            facets: (!q.facets.is_empty()).then_some(self.categories.len()),
+            facets: (!q.facets.is_empty()).then(|| {
+                self.categories
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0
+                    .len()
+            }),
         };
         let mut text = q.text.clone();
         let mut lookups = Vec::new();

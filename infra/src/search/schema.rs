@@ -1,8 +1,6 @@
 //! The engine's schema and how a listing becomes a document.
 
-use std::collections::HashMap;
-
-use domain::catalog::{CategoryId, CertKind, Grade, SaleMode};
+use domain::catalog::{CertKind, Grade, SaleMode};
 use domain::search::analysis::{chinese_words, compact, grams, pinyin_of};
 use domain::search::SearchDoc;
 use tantivy::schema::{
@@ -116,11 +114,7 @@ fn pre_tokenized(grams: Vec<(usize, String)>) -> PreTokenizedString {
 }
 
 /// The document of an active listing.
-pub fn to_document(
-    f: &Fields,
-    d: &SearchDoc,
-    category_ordinals: &HashMap<CategoryId, u64>,
-) -> TantivyDocument {
+pub fn to_document(f: &Fields, d: &SearchDoc, category: u64) -> TantivyDocument {
     let mut doc = TantivyDocument::default();
     doc.add_text(f.id, d.id.to_string());
     let (hi, lo) = d.id.0.as_u64_pair();
@@ -170,10 +164,6 @@ pub fn to_document(
     doc.add_i64(f.price, d.price_fen);
     doc.add_i64(f.sold, d.sold_qty);
     doc.add_i64(f.created, d.created_at.timestamp_micros());
-    let category = d
-        .category()
-        .and_then(|c| category_ordinals.get(&c).copied())
-        .unwrap_or(u64::MAX);
     doc.add_u64(f.category, category);
     doc.add_u64(f.province, d.province().parse().unwrap_or(0));
     doc.add_u64(f.grade, ordinal(Grade::ALL, d.grade));

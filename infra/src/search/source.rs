@@ -2,12 +2,13 @@
 //! stamps, the category tree, and the synonym groups.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use domain::catalog::{CategoryId, CertKind, Certification, ListingId};
 use domain::coop::OrgId;
-use domain::search::{SearchDoc, SynonymStore, Unknown};
+use domain::search::{CategoryLabels, SearchDoc, SynonymStore, Unknown};
 use uuid::Uuid;
 
 use crate::db::{get_conn, PgPool};
@@ -38,41 +39,39 @@ pub struct Change {
     pub doc: Option<SearchDoc>,
 }
 
+type Tree = HashMap<CategoryId, (Option<CategoryId>, String)>;
+
 pub struct PgSearchSource {
     pool: PgPool,
-    /// id → (parent, name)
-    tree: HashMap<CategoryId, (Option<CategoryId>, String)>,
-    order: Vec<CategoryId>,
+    /// The category tree (fixed data), read on first use.
+    tree: OnceLock<Tree>,
 }
 
 impl PgSearchSource {
-    pub fn new(pool: PgPool) -> Result<Self, Unknown> {
-        let mut conn = get_conn(&pool)?;
+    /// No I/O here: the server starts while Postgres is away.
+    pub fn new(pool: PgPool) -> Self {
+        Self {
+            pool,
+            tree: OnceLock::new(),
+        }
+    }
+
+    fn tree(&self) -> Result<&Tree, Unknown> {
+        if let Some(t) = self.tree.get() {
+            return Ok(t);
+        }
+        let mut conn = get_conn(&self.pool)?;
         let rows: Vec<(Uuid, Option<Uuid>, String)> = categories::table
             .select((categories::id, categories::parent_id, categories::name))
-            .order(categories::id)
             .load(&mut conn)?;
-        let order = rows.iter().map(|r| CategoryId(r.0)).collect();
         let tree = rows
             .into_iter()
             .map(|(id, parent, name)| (CategoryId(id), (parent.map(CategoryId), name)))
             .collect();
-        Ok(Self { pool, tree, order })
+        Ok(self.tree.get_or_init(|| tree))
     }
 
-    /// Every category, in a fixed order (facet ordinals).
-    pub fn categories(&self) -> Vec<CategoryId> {
-        self.order.clone()
-    }
-
-    pub fn category_names(&self) -> HashMap<CategoryId, String> {
-        self.tree
-            .iter()
-            .map(|(id, (_, name))| (*id, name.clone()))
-            .collect()
-    }
-
-    fn to_doc(&self, r: Row) -> Option<SearchDoc> {
+    fn to_doc(&self, tree: &Tree, r: Row) -> Option<SearchDoc> {
         let (id, seller, title, variety, description, category, region, certs, grade, mode) =
             (r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9);
         let (price, sold, created, status) = (r.10, r.11, r.12, r.13);
@@ -84,7 +83,7 @@ impl PgSearchSource {
         let mut at = Some(CategoryId(category));
         while let Some(c) = at.filter(|c| path.len() < 8 && !path.contains(c)) {
             path.push(c);
-            at = match self.tree.get(&c) {
+            at = match tree.get(&c) {
                 Some((parent, name)) => {
                     names.push(name.clone());
                     *parent
@@ -180,7 +179,8 @@ impl PgSearchSource {
             .limit(limit)
             .load(&mut conn)?;
         let last = (rows.len() as i64 == limit).then(|| rows.last().map(|r| r.0)).flatten();
-        Ok((rows.into_iter().filter_map(|r| self.to_doc(r)).collect(), last))
+        let tree = self.tree()?;
+        Ok((rows.into_iter().filter_map(|r| self.to_doc(tree, r)).collect(), last))
     }
 
     /// Listings whose stamp is after `(stamp, id)`, oldest first.
@@ -201,14 +201,21 @@ impl PgSearchSource {
             .order((listings::search_changed_at, listings::id))
             .limit(limit)
             .load(&mut conn)?;
+        let tree = self.tree()?;
         Ok(rows
             .into_iter()
             .map(|r| Change {
                 stamp: r.14,
                 id: ListingId(r.0),
-                doc: self.to_doc(r),
+                doc: self.to_doc(tree, r),
             })
             .collect())
+    }
+}
+
+impl CategoryLabels for PgSearchSource {
+    fn label(&self, id: CategoryId) -> Option<String> {
+        self.tree().ok()?.get(&id).map(|(_, name)| name.clone())
     }
 }
 

@@ -62,8 +62,7 @@ fn catalog(n: usize) -> Vec<SearchDoc> {
 }
 
 fn engines(docs: &[SearchDoc]) -> (TantivyIndex, BruteForceIndex) {
-    let cats = (1..=4).map(|i| CategoryId(uuid::Uuid::from_u128(i))).collect();
-    let t = TantivyIndex::new(cats).unwrap();
+    let t = TantivyIndex::new().unwrap();
     let mut w = t.writer(1).unwrap();
     let b = BruteForceIndex::default();
     for (i, d) in docs.iter().enumerate() {
