@@ -24,7 +24,8 @@ use super::synonyms::Synonyms;
 /// Latin words at least this long tolerate one typo.
 pub const TYPO_MIN_LEN: usize = 5;
 /// A query keeps at most this many words.
-pub const MAX_QUERY_WORDS: usize = 8;
+/// (The engine gives each word three bits of a score exact in an f32.)
+pub const MAX_QUERY_WORDS: usize = 7;
 
 fn jieba() -> &'static Jieba {
     static JIEBA: OnceLock<Jieba> = OnceLock::new();
@@ -70,11 +71,12 @@ pub fn contains_word(normalized_text: &str, word: &str) -> bool {
     segments(normalized_text).any(|s| s.contains(word))
 }
 
-/// Position-tagged grams of a text: every character (unigram) and every
-/// pair of neighbours (bigram) at the position of its first character.
-/// Segments are two positions apart, so no phrase spans a separator. A
-/// word is found by the phrase of its bigrams (its unigram if it has one
-/// character): exactly the substring rule.
+/// Position-tagged grams of a text: every character, pair and triple of
+/// neighbours, at the position of its first character. Segments are three
+/// positions apart, so no phrase spans a separator. A word is found by its
+/// own gram (one to three characters) or by the phrase of its trigrams:
+/// exactly the substring rule, with positions read only for words of four
+/// characters or more.
 pub fn grams(texts: &[&str]) -> Vec<(usize, String)> {
     let mut out = Vec::new();
     let mut pos = 0usize;
@@ -82,26 +84,35 @@ pub fn grams(texts: &[&str]) -> Vec<(usize, String)> {
         let n = normalize(text);
         for seg in segments(&n) {
             let chars: Vec<char> = seg.chars().collect();
-            for (i, c) in chars.iter().enumerate() {
-                out.push((pos + i, c.to_string()));
-                if let Some(next) = chars.get(i + 1) {
-                    out.push((pos + i, [*c, *next].iter().collect()));
+            for i in 0..chars.len() {
+                for len in 1..=3 {
+                    if let Some(g) = chars.get(i..i + len) {
+                        out.push((pos + i, g.iter().collect()));
+                    }
                 }
             }
-            pos += chars.len() + 2;
+            pos += chars.len() + 3;
         }
     }
     out
 }
 
-/// The grams a query word is looked up by: its bigrams in order, or its
-/// single character.
-pub fn word_grams(word: &str) -> Vec<String> {
+/// The grams a query word is looked up by, with their offsets: the word
+/// itself when it has at most three characters, else trigrams every three
+/// characters and one ending the word.
+pub fn word_grams(word: &str) -> Vec<(usize, String)> {
     let chars: Vec<char> = word.chars().collect();
-    if chars.len() == 1 {
-        return vec![word.to_owned()];
+    if chars.len() <= 3 {
+        return vec![(0, word.to_owned())];
     }
-    chars.windows(2).map(|w| w.iter().collect()).collect()
+    let mut starts: Vec<usize> = (0..chars.len() - 2).step_by(3).collect();
+    if starts.last() != Some(&(chars.len() - 3)) {
+        starts.push(chars.len() - 3);
+    }
+    starts
+        .into_iter()
+        .map(|i| (i, chars[i..i + 3].iter().collect()))
+        .collect()
 }
 
 /// Full pinyin and initials of an all-Chinese word (None otherwise).

@@ -55,6 +55,8 @@ pub struct RankCollector {
     pub keep: usize,
     /// Count facets (over `categories` category ordinals), or not.
     pub facets: Option<usize>,
+    /// Words of the query (how its score reads as a tier).
+    pub words: usize,
 }
 
 pub struct Harvest {
@@ -76,15 +78,22 @@ pub struct RankSegment {
     sort: SearchSort,
     after: Option<RankKey>,
     keep: usize,
+    words: usize,
     top: Vec<RankKey>,
+    /// The worst key kept once the buffer was first trimmed: a document
+    /// that cannot beat it is not read further.
+    floor: Option<RankKey>,
     tally: Option<FacetTally>,
 }
 
-fn keep_best(top: &mut Vec<RankKey>, keep: usize, sort: SearchSort) {
-    if top.len() > keep {
-        top.select_nth_unstable_by(keep, |a, b| a.cmp_for(b, sort));
+/// Keeps the best `keep` keys; returns the worst of them.
+fn keep_best(top: &mut Vec<RankKey>, keep: usize, sort: SearchSort) -> Option<RankKey> {
+    if top.len() > keep && keep > 0 {
+        top.select_nth_unstable_by(keep - 1, |a, b| a.cmp_for(b, sort));
         top.truncate(keep);
+        return top.last().copied();
     }
+    None
 }
 
 impl Collector for RankCollector {
@@ -121,7 +130,9 @@ impl Collector for RankCollector {
             sort: self.sort,
             after: self.after,
             keep: self.keep,
+            words: self.words,
             top: Vec::with_capacity(self.keep * 2 + 1),
+            floor: None,
             tally: self.facets.map(FacetTally::new),
         })
     }
@@ -171,8 +182,24 @@ impl SegmentCollector for RankSegment {
                 }
             }
         }
+        let tier = tier_of(score, self.words);
+        // the leading part of the order first: most documents stop here
+        if let Some(f) = &self.floor {
+            let lead = match self.sort {
+                SearchSort::Relevance => f.tier.cmp(&tier).then_with(|| {
+                    f.sold_qty.cmp(&c.sold.first(doc).unwrap_or(0))
+                }),
+                SearchSort::Popular => f.sold_qty.cmp(&c.sold.first(doc).unwrap_or(0)),
+                SearchSort::Newest => f.created_us.cmp(&c.created.first(doc).unwrap_or(0)),
+                SearchSort::PriceAsc => c.price.first(doc).unwrap_or(0).cmp(&f.price_fen),
+                SearchSort::PriceDesc => f.price_fen.cmp(&c.price.first(doc).unwrap_or(0)),
+            };
+            if lead == Ordering::Greater {
+                return;
+            }
+        }
         let key = RankKey {
-            tier: tier_of(score),
+            tier,
             sold_qty: c.sold.first(doc).unwrap_or(0),
             created_us: c.created.first(doc).unwrap_or(0),
             price_fen: c.price.first(doc).unwrap_or(0),
@@ -189,7 +216,7 @@ impl SegmentCollector for RankSegment {
         }
         self.top.push(key);
         if self.top.len() > self.keep * 2 {
-            keep_best(&mut self.top, self.keep, self.sort);
+            self.floor = keep_best(&mut self.top, self.keep, self.sort).or(self.floor);
         }
     }
 

@@ -166,6 +166,7 @@ impl SearchIndex for TantivyIndex {
             sort: q.sort,
             after: q.after,
             keep: q.limit + 1,
+            words: q.text.words.len(),
             facets: (!q.facets.is_empty()).then(|| {
                 self.categories
                     .read()

@@ -1,9 +1,10 @@
 //! An analysed query as tantivy queries.
 //!
-//! Every word must be found in some group (title, meta, description); the
-//! tiers are optional clauses with constant scores 2 (every word in title or
-//! meta), 4 (every word in the title) and 8 (exact title), over a required 1.
-//! The score's bits are the tier; filters score nothing.
+//! Every word must be found in some group (title, meta, description). Each
+//! (word, group) clause is evaluated once and scores a bit of its own:
+//! word `i` found in the description adds 2^(3i), in the meta group
+//! 2^(3i+1), in the title 2^(3i+2); an exact title adds 2^21. The sum (exact
+//! in an f32: at most 7 words) tells the tier. Filters score nothing.
 
 use std::ops::Bound;
 
@@ -17,21 +18,22 @@ use tantivy::schema::{IndexRecordOption, Term};
 
 use super::schema::{Fields, Group};
 
-pub const MATCH: f32 = 1.0;
-pub const META: f32 = 2.0;
-pub const TITLE: f32 = 4.0;
-pub const EXACT: f32 = 8.0;
+const EXACT_BIT: u32 = 1 << 21;
 
-/// The tier a score stands for.
-pub fn tier_of(score: f32) -> Tier {
+/// The tier a score stands for, for a query of `words` words.
+pub fn tier_of(score: f32, words: usize) -> Tier {
+    if words == 0 {
+        return Tier::Description;
+    }
     let bits = score as u32;
-    if bits & 4 != 0 {
-        if bits & 8 != 0 {
+    let of = |i: usize| (bits >> (3 * i)) & 7;
+    if (0..words).all(|i| of(i) & 4 != 0) {
+        if bits & EXACT_BIT != 0 {
             Tier::ExactTitle
         } else {
             Tier::AllWordsInTitle
         }
-    } else if bits & 2 != 0 {
+    } else if (0..words).all(|i| of(i) & 6 != 0) {
         Tier::VarietyOrCategory
     } else {
         Tier::Description
@@ -56,17 +58,6 @@ fn any(mut clauses: Vec<Box<dyn Query>>) -> Box<dyn Query> {
     ))
 }
 
-fn all(mut clauses: Vec<Box<dyn Query>>) -> Box<dyn Query> {
-    if clauses.len() == 1 {
-        if let Some(only) = clauses.pop() {
-            return only;
-        }
-    }
-    Box::new(BooleanQuery::new(
-        clauses.into_iter().map(|q| (Occur::Must, q)).collect(),
-    ))
-}
-
 /// A word found in one group: a substring of its text, or its pinyin.
 fn word_in(w: &QueryWord, g: Group) -> Vec<Box<dyn Query>> {
     let mut out: Vec<Box<dyn Query>> = w
@@ -74,15 +65,14 @@ fn word_in(w: &QueryWord, g: Group) -> Vec<Box<dyn Query>> {
         .iter()
         .map(|t| {
             let grams = word_grams(t);
-            if grams.len() == 1 {
-                term(g.grams, &grams[0])
-            } else {
-                Box::new(PhraseQuery::new(
+            match grams.as_slice() {
+                [(_, only)] => term(g.grams, only),
+                _ => Box::new(PhraseQuery::new_with_offset(
                     grams
                         .iter()
-                        .map(|x| Term::from_field_text(g.grams, x))
+                        .map(|(o, x)| (*o, Term::from_field_text(g.grams, x)))
                         .collect(),
-                )) as Box<dyn Query>
+                )) as Box<dyn Query>,
             }
         })
         .collect();
@@ -105,28 +95,28 @@ pub fn build(f: &Fields, q: &EngineQuery) -> Box<dyn Query> {
     if q.text.is_empty() {
         clauses.push((Occur::Must, Box::new(AllQuery)));
     } else {
-        let words = &q.text.words;
-        let found = |groups: &[Group]| -> Box<dyn Query> {
-            all(words
+        for (i, w) in q.text.words.iter().enumerate() {
+            let groups = [(f.desc, 0), (f.meta, 1), (f.title, 2)];
+            let found: Vec<Box<dyn Query>> = groups
                 .iter()
-                .map(|w| any(groups.iter().flat_map(|g| word_in(w, *g)).collect()))
-                .collect())
-        };
-        clauses.push((
-            Occur::Must,
-            Box::new(ConstScoreQuery::new(found(&[f.title, f.meta, f.desc]), MATCH)),
-        ));
-        clauses.push((
-            Occur::Should,
-            Box::new(ConstScoreQuery::new(found(&[f.title, f.meta]), META)),
-        ));
-        clauses.push((
-            Occur::Should,
-            Box::new(ConstScoreQuery::new(found(&[f.title]), TITLE)),
-        ));
+                .filter_map(|(g, bit)| {
+                    let forms = word_in(w, *g);
+                    (!forms.is_empty()).then(|| {
+                        Box::new(ConstScoreQuery::new(
+                            any(forms),
+                            (1u32 << (3 * i + bit)) as f32,
+                        )) as Box<dyn Query>
+                    })
+                })
+                .collect();
+            clauses.push((Occur::Must, any(found)));
+        }
         clauses.push((
             Occur::Should,
-            Box::new(ConstScoreQuery::new(term(f.exact, &q.text.exact), EXACT)),
+            Box::new(ConstScoreQuery::new(
+                term(f.exact, &q.text.exact),
+                EXACT_BIT as f32,
+            )),
         ));
     }
     let filters = &q.filters;

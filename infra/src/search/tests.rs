@@ -15,7 +15,7 @@ use super::TantivyIndex;
 
 const WORDS: &[&str] = &[
     "甜瓜", "西瓜", "哈密瓜", "苹果", "马铃薯", "土豆", "吉林", "新疆", "礼盒", "羊角蜜", "5kg", "Fuji",
-    "有机", "大米", "合心",
+    "有机", "大米", "合心", "Organic",
 ];
 
 fn pick<T: Copy>(seed: &mut u64, from: &[T]) -> T {
@@ -93,7 +93,7 @@ fn the_engine_agrees_with_the_rules() {
         "", "甜瓜", "瓜", "香瓜", "土豆", "马铃薯", "tudou", "tiangua", "tg", "tianguo", "tiangau",
         "吉林甜瓜", "吉林 甜瓜", "羊角蜜", "角蜜", "5kg", "fuji", "FUJI 苹果", "pingguo", "pg", "hmg",
         "新疆哈密瓜", "有机大米", "水果", "好吃", "西瓜礼盒", "不存在", "jilin", "jilim", "qilin",
-        "xinjiang", "xinjaing",
+        "xinjiang", "xinjaing", "organic", "rgani", "ganic", "organi 甜瓜",
     ];
     let filters = [
         SearchFilters::default(),
