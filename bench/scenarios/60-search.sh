@@ -22,9 +22,7 @@ CREATE TEMP TABLE sc (title text, variety text, description text, cat text, regi
                       mode text, cert text, price bigint, sold bigint, age int);
 \copy sc FROM '$CATALOG'
 CREATE TEMP TABLE sc_cat AS
-  SELECT DISTINCT ON (top.code) top.code, child.id, top.id AS root
-    FROM categories top JOIN categories child ON child.parent_id = top.id
-   WHERE top.parent_id IS NULL ORDER BY top.code, child.sort;
+  SELECT child.code, child.id, child.parent_id AS root FROM categories child WHERE child.parent_id IS NOT NULL;
 INSERT INTO listings (id, seller_id, title, description, category_id, root_category_id, variety, grade,
                       unit_label, unit_weight_grams, price_fen, tier_prices, min_order_qty, stock,
                       origin_region_code, storage, certifications, cert_kinds, images, sale_mode, sale_terms,

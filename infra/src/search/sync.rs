@@ -142,9 +142,20 @@ fn build(index: &TantivyIndex, source: &PgSearchSource, threads: usize) -> anyho
         }
     }
     index.publish(&mut writer)?;
+    // one segment: every search pays per segment (weights, term lookups)
+    let segments = index.index.searchable_segment_ids()?;
+    if segments.len() > 1 {
+        writer.merge(&segments).wait()?;
+        index.publish(&mut writer)?;
+    }
     writer.wait_merging_threads()?;
     index.set_ready();
-    tracing::info!(listings = n, ms = started.elapsed().as_millis() as u64, "search index built");
+    tracing::info!(
+        listings = n,
+        segments_before_merge = segments.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "search index built"
+    );
     Ok(since)
 }
 
