@@ -240,6 +240,8 @@ async fn readme_walkthrough_runs() {
         .await
         .unwrap()
         .unwrap();
+    // the demo catalog is in the search index (as after `scripts/dev run`)
+    app.state.search_caught_up().await;
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
     let mut blocks = Vec::new();
@@ -310,6 +312,23 @@ async fn readme_walkthrough_runs() {
         .iter()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .collect();
+    let pinyin = json_lines
+        .iter()
+        .find(|v| v["facets"].is_object())
+        .unwrap_or_else(|| panic!("no faceted search in the output:\n{stdout}"));
+    assert!(
+        pinyin["items"][0]["title"].as_str().unwrap().contains("甜瓜"),
+        "{pinyin}"
+    );
+    assert!(pinyin["facets"]["region"][0]["count"].as_u64().unwrap() > 0, "{pinyin}");
+    let suggest = json_lines
+        .iter()
+        .find(|v| v["items"][0]["text"].is_string() && v["items"][0]["count"].is_number())
+        .unwrap_or_else(|| panic!("no suggestions in the output:\n{stdout}"));
+    assert!(
+        suggest["items"].as_array().unwrap().iter().any(|s| s["text"] == "甜瓜"),
+        "{suggest}"
+    );
     let run = json_lines
         .iter()
         .find(|v| v["statement_count"].is_number())
