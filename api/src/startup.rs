@@ -122,7 +122,9 @@ pub fn build_state(settings: Settings, addr: SocketAddr) -> anyhow::Result<AppSt
         orgs: coop.orgs.clone(),
         members: coop.members.clone(),
     };
-    let search_source = Arc::new(infra::search::source::PgSearchSource::new(read_pool.clone()));
+    let search_source = Arc::new(infra::search::source::PgSearchSource::new(
+        read_pool.clone(),
+    ));
     let search_index = Arc::new(infra::search::TantivyIndex::new()?);
     let search = Arc::new(domain::search::SearchService::new(
         search_index.clone(),

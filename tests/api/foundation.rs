@@ -317,16 +317,26 @@ async fn readme_walkthrough_runs() {
         .find(|v| v["facets"].is_object())
         .unwrap_or_else(|| panic!("no faceted search in the output:\n{stdout}"));
     assert!(
-        pinyin["items"][0]["title"].as_str().unwrap().contains("甜瓜"),
+        pinyin["items"][0]["title"]
+            .as_str()
+            .unwrap()
+            .contains("甜瓜"),
         "{pinyin}"
     );
-    assert!(pinyin["facets"]["region"][0]["count"].as_u64().unwrap() > 0, "{pinyin}");
+    assert!(
+        pinyin["facets"]["region"][0]["count"].as_u64().unwrap() > 0,
+        "{pinyin}"
+    );
     let suggest = json_lines
         .iter()
         .find(|v| v["items"][0]["text"].is_string() && v["items"][0]["count"].is_number())
         .unwrap_or_else(|| panic!("no suggestions in the output:\n{stdout}"));
     assert!(
-        suggest["items"].as_array().unwrap().iter().any(|s| s["text"] == "甜瓜"),
+        suggest["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["text"] == "甜瓜"),
         "{suggest}"
     );
     let run = json_lines

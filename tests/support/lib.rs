@@ -395,8 +395,13 @@ impl TestApp {
     }
 
     pub async fn put_auth(&self, path: &str, token: &str, body: &Value) -> Reply {
-        self.send(self.client.put(self.url(path)).bearer_auth(token).json(body))
-            .await
+        self.send(
+            self.client
+                .put(self.url(path))
+                .bearer_auth(token)
+                .json(body),
+        )
+        .await
     }
 
     /// Runs a scalar SQL count against this test's database.

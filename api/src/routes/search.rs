@@ -65,7 +65,12 @@ pub async fn put_synonyms(
     req: Json<SynonymsBody>,
 ) -> Result<HttpResponse, ApiError> {
     let v = viewer(&user);
-    let groups: Vec<Vec<String>> = req.into_inner().items.into_iter().map(|g| g.terms).collect();
+    let groups: Vec<Vec<String>> = req
+        .into_inner()
+        .items
+        .into_iter()
+        .map(|g| g.terms)
+        .collect();
     let groups = blocking(move || state.search.replace_synonyms(&v, groups)).await?;
     Ok(HttpResponse::Ok().json(body(groups)))
 }

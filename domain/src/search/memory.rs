@@ -37,7 +37,11 @@ pub fn facet_values(d: &SearchDoc, f: FacetName) -> Vec<String> {
         FacetName::Category => d.category().map(|c| c.to_string()).into_iter().collect(),
         FacetName::Region => vec![d.province().to_owned()],
         FacetName::Certification => {
-            let mut v: Vec<String> = d.certifications.iter().map(|c| c.as_str().to_owned()).collect();
+            let mut v: Vec<String> = d
+                .certifications
+                .iter()
+                .map(|c| c.as_str().to_owned())
+                .collect();
             v.sort();
             v.dedup();
             v
@@ -82,7 +86,7 @@ impl SearchIndex for BruteForceIndex {
         let mut matches: Vec<(RankKey, &SearchDoc)> = docs
             .values()
             .filter(|d| q.filters.accepts(d))
-            .filter_map(|d| match_tier(d, &text).map(|t| (RankKey::of(d, t), d)))
+            .filter_map(|d| match_tier(d, &text).map(|t| (RankKey::of(d, t, q.sort), d)))
             .collect();
         let mut facets = FacetCounts::new();
         for f in &q.facets {

@@ -108,9 +108,15 @@ pub struct RankKey {
 }
 
 impl RankKey {
-    pub fn of(doc: &SearchDoc, tier: Tier) -> Self {
+    /// The key of a document matching at `tier`; the tier is part of the
+    /// key (and of cursors) only for relevance order.
+    pub fn of(doc: &SearchDoc, tier: Tier, sort: SearchSort) -> Self {
         Self {
-            tier,
+            tier: if sort == SearchSort::Relevance {
+                tier
+            } else {
+                Tier::Description
+            },
             sold_qty: doc.sold_qty,
             created_us: doc.created_at.timestamp_micros(),
             price_fen: doc.price_fen,
@@ -128,9 +134,16 @@ impl RankKey {
                 .then(desc(self.sold_qty, other.sold_qty))
                 .then(desc(self.created_us, other.created_us))
                 .then(other.id.cmp(&self.id)),
-            SearchSort::Newest => desc(self.created_us, other.created_us).then(other.id.cmp(&self.id)),
-            SearchSort::PriceAsc => self.price_fen.cmp(&other.price_fen).then(self.id.cmp(&other.id)),
-            SearchSort::PriceDesc => desc(self.price_fen, other.price_fen).then(other.id.cmp(&self.id)),
+            SearchSort::Newest => {
+                desc(self.created_us, other.created_us).then(other.id.cmp(&self.id))
+            }
+            SearchSort::PriceAsc => self
+                .price_fen
+                .cmp(&other.price_fen)
+                .then(self.id.cmp(&other.id)),
+            SearchSort::PriceDesc => {
+                desc(self.price_fen, other.price_fen).then(other.id.cmp(&self.id))
+            }
             SearchSort::Popular => desc(self.sold_qty, other.sold_qty)
                 .then(desc(self.created_us, other.created_us))
                 .then(other.id.cmp(&self.id)),
@@ -251,7 +264,11 @@ pub fn match_tier(doc: &SearchDoc, q: &AnalyzedQuery) -> Option<Tier> {
         return Some(Tier::Description);
     }
     let title = analysis::normalize(&doc.title);
-    let meta: Vec<String> = doc.meta_texts().iter().map(|t| analysis::normalize(t)).collect();
+    let meta: Vec<String> = doc
+        .meta_texts()
+        .iter()
+        .map(|t| analysis::normalize(t))
+        .collect();
     let desc = analysis::normalize(&doc.description);
     let title_py = analysis::pinyin_tokens(&[&doc.title]);
     let meta_py = analysis::pinyin_tokens(&doc.meta_texts());
@@ -267,7 +284,11 @@ pub fn match_tier(doc: &SearchDoc, q: &AnalyzedQuery) -> Option<Tier> {
     };
     let in_desc =
         |w: &analysis::QueryWord| w.texts.iter().any(|t| analysis::contains_word(&desc, t));
-    if !q.words.iter().all(|w| in_title(w) || in_meta(w) || in_desc(w)) {
+    if !q
+        .words
+        .iter()
+        .all(|w| in_title(w) || in_meta(w) || in_desc(w))
+    {
         return None;
     }
     Some(if q.words.iter().all(in_title) {

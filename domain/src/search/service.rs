@@ -120,7 +120,11 @@ impl SearchService {
     /// this, so a replacement reaches all of them). Returns the version.
     pub fn refresh_synonyms(&self) -> Result<i64, SearchError> {
         let (version, groups) = self.store.load()?;
-        let known = self.synonyms.read().unwrap_or_else(PoisonError::into_inner).0;
+        let known = self
+            .synonyms
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .0;
         if version != known {
             // Stored groups were checked when they were written; a group
             // that no longer parses is skipped rather than losing the rest.
@@ -133,8 +137,10 @@ impl SearchService {
                         .collect(),
                 )
             })?;
-            *self.synonyms.write().unwrap_or_else(PoisonError::into_inner) =
-                (version, Arc::new(parsed));
+            *self
+                .synonyms
+                .write()
+                .unwrap_or_else(PoisonError::into_inner) = (version, Arc::new(parsed));
         }
         Ok(version)
     }
@@ -156,8 +162,10 @@ impl SearchService {
         let parsed = Synonyms::parse(groups)?;
         let version = self.store.replace(parsed.groups())?;
         let groups = parsed.groups().to_vec();
-        *self.synonyms.write().unwrap_or_else(PoisonError::into_inner) =
-            (version, Arc::new(parsed));
+        *self
+            .synonyms
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = (version, Arc::new(parsed));
         Ok(groups)
     }
 
@@ -168,11 +176,20 @@ impl SearchService {
 
     pub fn search(&self, r: &SearchRequest) -> Result<SearchPage, SearchError> {
         let mut e = ValidationErrors::new();
-        if r.q.as_deref().is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS) {
+        if r.q
+            .as_deref()
+            .is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS)
+        {
             e.add("q", format!("must be at most {MAX_QUERY_CHARS} characters"));
         }
-        if r.region_code.as_deref().is_some_and(|p| !is_valid_prefix(p)) {
-            e.add("region_code", "must be a prefix of digits (e.g. 22 or 220106)");
+        if r.region_code
+            .as_deref()
+            .is_some_and(|p| !is_valid_prefix(p))
+        {
+            e.add(
+                "region_code",
+                "must be a prefix of digits (e.g. 22 or 220106)",
+            );
         }
         let certification = parse_opt::<CertKind>(&mut e, "certification", &r.certification);
         let grade = parse_opt::<Grade>(&mut e, "grade", &r.grade);
@@ -249,13 +266,17 @@ impl SearchService {
                         .ok()
                         .and_then(|id| self.categories.label(CategoryId(id))),
                     FacetName::Region => province_name(&value).map(str::to_owned),
-                    FacetName::Certification => {
-                        value.parse::<CertKind>().ok().map(|c| c.label_zh().to_owned())
+                    FacetName::Certification => value
+                        .parse::<CertKind>()
+                        .ok()
+                        .map(|c| c.label_zh().to_owned()),
+                    FacetName::Grade => {
+                        value.parse::<Grade>().ok().map(|g| g.label_zh().to_owned())
                     }
-                    FacetName::Grade => value.parse::<Grade>().ok().map(|g| g.label_zh().to_owned()),
-                    FacetName::SaleMode => {
-                        value.parse::<SaleMode>().ok().map(|m| m.label_zh().to_owned())
-                    }
+                    FacetName::SaleMode => value
+                        .parse::<SaleMode>()
+                        .ok()
+                        .map(|m| m.label_zh().to_owned()),
                 };
                 FacetValue {
                     label: label.unwrap_or_else(|| value.clone()),
@@ -270,7 +291,10 @@ impl SearchService {
 
     /// Completions of what a buyer typed (1–20 characters).
     pub fn suggest(&self, q: &str) -> Result<Vec<Suggestion>, SearchError> {
-        let prefix: String = normalize(q).chars().filter(|c| c.is_alphanumeric()).collect();
+        let prefix: String = normalize(q)
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .collect();
         let n = q.trim().chars().count();
         if n == 0 || n > MAX_SUGGEST_CHARS || prefix.is_empty() {
             return Err(ValidationErrors::single(

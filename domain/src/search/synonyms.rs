@@ -91,11 +91,9 @@ impl Synonyms {
 
     /// Length in characters of the longest term starting `chars`.
     pub fn longest_term_at(&self, chars: &[char]) -> Option<usize> {
-        (1..=self.longest.min(chars.len()))
-            .rev()
-            .find(|&len| {
-                let s: String = chars[..len].iter().collect();
-                self.by_term.contains_key(&s)
-            })
+        (1..=self.longest.min(chars.len())).rev().find(|&len| {
+            let s: String = chars[..len].iter().collect();
+            self.by_term.contains_key(&s)
+        })
     }
 }

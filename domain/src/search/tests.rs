@@ -18,7 +18,11 @@ struct MemSynonyms(Mutex<(i64, Vec<Vec<String>>)>);
 
 impl SynonymStore for MemSynonyms {
     fn load(&self) -> Result<(i64, Vec<Vec<String>>), Unknown> {
-        Ok(self.0.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.clone())
+        Ok(self
+            .0
+            .lock()
+            .map_err(|_| anyhow::anyhow!("poisoned"))?
+            .clone())
     }
     fn replace(&self, groups: &[Vec<String>]) -> Result<i64, Unknown> {
         let mut g = self.0.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
@@ -81,7 +85,11 @@ fn service(docs: Vec<SearchDoc>) -> (SearchService, Arc<BruteForceIndex>) {
     };
     s.replace_synonyms(
         &admin,
-        groups(&[&["土豆", "马铃薯", "洋芋"], &["西红柿", "番茄"], &["红薯", "地瓜", "番薯"]]),
+        groups(&[
+            &["土豆", "马铃薯", "洋芋"],
+            &["西红柿", "番茄"],
+            &["红薯", "地瓜", "番薯"],
+        ]),
     )
     .unwrap();
     (s, index)
@@ -129,7 +137,13 @@ fn relevance_tiers_then_sales_then_newest() {
     ]);
     assert_eq!(
         titles(&s, q("甜瓜")),
-        ["甜瓜", "羊角蜜甜瓜", "吉林甜瓜 5kg", "合心农场", "新鲜水果礼盒"],
+        [
+            "甜瓜",
+            "羊角蜜甜瓜",
+            "吉林甜瓜 5kg",
+            "合心农场",
+            "新鲜水果礼盒"
+        ],
         "exact, title (sales 10/10: newer first), variety, description"
     );
     // two words: both must be found; all in title beats split over fields
@@ -144,9 +158,15 @@ fn relevance_tiers_then_sales_then_newest() {
 
 #[test]
 fn substring_recall_of_the_bigrams_is_kept() {
-    let s = catalog(vec![doc(1, "合心甜瓜 5kg箱", "羊角蜜", "", 0), doc(2, "新疆哈密瓜", "", "", 0)]);
+    let s = catalog(vec![
+        doc(1, "合心甜瓜 5kg箱", "羊角蜜", "", 0),
+        doc(2, "新疆哈密瓜", "", "", 0),
+    ]);
     for query in ["甜瓜", "羊角蜜", "角蜜", "心甜", "5kg", "KG", "瓜"] {
-        assert!(titles(&s, q(query)).contains(&"合心甜瓜 5kg箱".to_owned()), "{query}");
+        assert!(
+            titles(&s, q(query)).contains(&"合心甜瓜 5kg箱".to_owned()),
+            "{query}"
+        );
     }
     assert_eq!(titles(&s, q("西瓜")), Vec::<String>::new());
     assert_eq!(titles(&s, q("100%")), Vec::<String>::new());
@@ -166,7 +186,11 @@ fn synonyms_work_both_ways_and_by_pinyin() {
         assert_eq!(got, ["坝上马铃薯", "定西洋芋", "黄心土豆"], "{query}");
     }
     assert_eq!(titles(&s, q("西红柿")), ["普罗旺斯番茄"]);
-    assert_eq!(titles(&s, q("土豆丝")), Vec::<String>::new(), "丝 is still required");
+    assert_eq!(
+        titles(&s, q("土豆丝")),
+        Vec::<String>::new(),
+        "丝 is still required"
+    );
 }
 
 #[test]
@@ -184,9 +208,17 @@ fn pinyin_initials_and_one_typo() {
     assert_eq!(titles(&s, q("tianguaa")), ["吉林甜瓜"], "a letter more");
     assert_eq!(titles(&s, q("tiengua")), ["吉林甜瓜"], "a wrong letter");
     assert_eq!(titles(&s, q("tienguo")), Vec::<String>::new(), "two typos");
-    assert_eq!(titles(&s, q("tx")), Vec::<String>::new(), "no typo on short words");
+    assert_eq!(
+        titles(&s, q("tx")),
+        Vec::<String>::new(),
+        "no typo on short words"
+    );
     assert_eq!(titles(&s, q("jilin tiangua")), ["吉林甜瓜"]);
-    assert_eq!(titles(&s, q("qilin")), ["麒麟瓜"], "a word someone spells exactly is not a typo");
+    assert_eq!(
+        titles(&s, q("qilin")),
+        ["麒麟瓜"],
+        "a word someone spells exactly is not a typo"
+    );
     assert_eq!(titles(&s, q("qilinn")), ["麒麟瓜"]);
 }
 
@@ -212,14 +244,33 @@ fn facets_count_every_match_under_the_filters() {
         page.facets
             .iter()
             .find(|(n, _)| *n == f)
-            .map(|(_, v)| v.iter().map(|v| (v.label.clone(), v.count)).collect::<Vec<_>>())
+            .map(|(_, v)| {
+                v.iter()
+                    .map(|v| (v.label.clone(), v.count))
+                    .collect::<Vec<_>>()
+            })
             .unwrap_or_default()
     };
-    assert_eq!(get(FacetName::Category), [("瓜类".to_owned(), 2), ("蔬菜".to_owned(), 1)]);
-    assert_eq!(get(FacetName::Region), [("吉林省".to_owned(), 2), ("新疆维吾尔自治区".to_owned(), 1)]);
-    assert_eq!(get(FacetName::Certification), [("绿色食品".to_owned(), 2), ("有机产品".to_owned(), 1)]);
-    assert_eq!(get(FacetName::Grade), [("统货".to_owned(), 2), ("特级".to_owned(), 1)]);
-    assert_eq!(get(FacetName::SaleMode), [("现货".to_owned(), 2), ("预售".to_owned(), 1)]);
+    assert_eq!(
+        get(FacetName::Category),
+        [("瓜类".to_owned(), 2), ("蔬菜".to_owned(), 1)]
+    );
+    assert_eq!(
+        get(FacetName::Region),
+        [("吉林省".to_owned(), 2), ("新疆维吾尔自治区".to_owned(), 1)]
+    );
+    assert_eq!(
+        get(FacetName::Certification),
+        [("绿色食品".to_owned(), 2), ("有机产品".to_owned(), 1)]
+    );
+    assert_eq!(
+        get(FacetName::Grade),
+        [("统货".to_owned(), 2), ("特级".to_owned(), 1)]
+    );
+    assert_eq!(
+        get(FacetName::SaleMode),
+        [("现货".to_owned(), 2), ("预售".to_owned(), 1)]
+    );
     // a filter narrows the counts too
     req.certification = Some("green".into());
     let page = s.search(&req).unwrap();
@@ -308,7 +359,10 @@ fn requests_are_checked_and_synonyms_belong_to_admins() {
         groups(&[&["玉米", "corn"]]),
     ] {
         assert!(
-            matches!(s.replace_synonyms(&admin, bad.clone()), Err(SearchError::Validation(_))),
+            matches!(
+                s.replace_synonyms(&admin, bad.clone()),
+                Err(SearchError::Validation(_))
+            ),
             "{bad:?}"
         );
     }

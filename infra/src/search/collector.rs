@@ -3,12 +3,11 @@
 
 use std::cmp::Ordering;
 
-use domain::search::{RankKey, SearchSort};
+use domain::search::{RankKey, SearchSort, Tier};
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
-use super::query::tier_of;
 use super::schema::Fields;
 
 /// Counts per facet value, by column value.
@@ -55,8 +54,8 @@ pub struct RankCollector {
     pub keep: usize,
     /// Count facets (over `categories` category ordinals), or not.
     pub facets: Option<usize>,
-    /// Words of the query (how its score reads as a tier).
-    pub words: usize,
+    /// The tier of every document this query matches (relevance).
+    pub tier: Tier,
 }
 
 pub struct Harvest {
@@ -70,7 +69,13 @@ struct Columns {
     sold: Column<i64>,
     created: Column<i64>,
     price: Column<i64>,
-    facets: Option<(Column<u64>, Column<u64>, Column<u64>, Column<u64>, Column<u64>)>,
+    facets: Option<(
+        Column<u64>,
+        Column<u64>,
+        Column<u64>,
+        Column<u64>,
+        Column<u64>,
+    )>,
 }
 
 pub struct RankSegment {
@@ -78,7 +83,7 @@ pub struct RankSegment {
     sort: SearchSort,
     after: Option<RankKey>,
     keep: usize,
-    words: usize,
+    tier: Tier,
     top: Vec<RankKey>,
     /// The worst key kept once the buffer was first trimmed: a document
     /// that cannot beat it is not read further.
@@ -130,7 +135,7 @@ impl Collector for RankCollector {
             sort: self.sort,
             after: self.after,
             keep: self.keep,
-            words: self.words,
+            tier: self.tier,
             top: Vec::with_capacity(self.keep * 2 + 1),
             floor: None,
             tally: self.facets.map(FacetTally::new),
@@ -138,7 +143,7 @@ impl Collector for RankCollector {
     }
 
     fn requires_scoring(&self) -> bool {
-        true
+        false
     }
 
     fn merge_fruits(&self, fruits: Vec<Harvest>) -> tantivy::Result<Harvest> {
@@ -168,7 +173,7 @@ fn bump(counts: &mut [u64], i: u64) {
 impl SegmentCollector for RankSegment {
     type Fruit = Harvest;
 
-    fn collect(&mut self, doc: DocId, score: Score) {
+    fn collect(&mut self, doc: DocId, _score: Score) {
         let c = &self.cols;
         if let (Some(t), Some((cat, prov, grade, mode, certs))) = (&mut self.tally, &c.facets) {
             bump(&mut t.category, cat.first(doc).unwrap_or(u64::MAX));
@@ -182,13 +187,17 @@ impl SegmentCollector for RankSegment {
                 }
             }
         }
-        let tier = tier_of(score, self.words);
+        if self.keep == 0 {
+            return; // facets only
+        }
+        let tier = self.tier;
         // the leading part of the order first: most documents stop here
         if let Some(f) = &self.floor {
             let lead = match self.sort {
-                SearchSort::Relevance => f.tier.cmp(&tier).then_with(|| {
-                    f.sold_qty.cmp(&c.sold.first(doc).unwrap_or(0))
-                }),
+                SearchSort::Relevance => f
+                    .tier
+                    .cmp(&tier)
+                    .then_with(|| f.sold_qty.cmp(&c.sold.first(doc).unwrap_or(0))),
                 SearchSort::Popular => f.sold_qty.cmp(&c.sold.first(doc).unwrap_or(0)),
                 SearchSort::Newest => f.created_us.cmp(&c.created.first(doc).unwrap_or(0)),
                 SearchSort::PriceAsc => c.price.first(doc).unwrap_or(0).cmp(&f.price_fen),

@@ -16,8 +16,8 @@ use std::sync::{PoisonError, RwLock};
 
 use domain::catalog::{CategoryId, CertKind, Grade, ListingId, SaleMode};
 use domain::search::{
-    EngineAnswer, EngineQuery, FacetCounts, FacetName, Hit, SearchDoc, SearchIndex, Suggestion,
-    Unknown,
+    EngineAnswer, EngineQuery, FacetCounts, FacetName, Hit, SearchDoc, SearchIndex, SearchSort,
+    Suggestion, Tier, Unknown,
 };
 use tantivy::collector::Count;
 use tantivy::query::TermQuery;
@@ -73,7 +73,10 @@ impl TantivyIndex {
     ) -> Result<(), Unknown> {
         w.delete_term(Term::from_field_text(self.fields.id, &id.to_string()));
         if let Some(d) = doc {
-            let category = d.category().map(|c| self.category_ordinal(c)).unwrap_or(u64::MAX);
+            let category = d
+                .category()
+                .map(|c| self.category_ordinal(c))
+                .unwrap_or(u64::MAX);
             w.add_document(schema::to_document(&self.fields, d, category))?;
         }
         Ok(())
@@ -89,7 +92,10 @@ impl TantivyIndex {
         {
             return *o;
         }
-        let mut all = self.categories.write().unwrap_or_else(PoisonError::into_inner);
+        let mut all = self
+            .categories
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         let next = all.0.len() as u64;
         let o = *all.1.entry(c).or_insert(next);
         if o == next {
@@ -123,21 +129,24 @@ impl TantivyIndex {
         for f in wanted {
             let counts: BTreeMap<String, u64> = match f {
                 FacetName::Category => {
-                    let known = self.categories.read().unwrap_or_else(PoisonError::into_inner);
+                    let known = self
+                        .categories
+                        .read()
+                        .unwrap_or_else(PoisonError::into_inner);
                     zip_counts(&t.category, |i| known.0.get(i).map(|c| c.to_string()))
                 }
-                FacetName::Region => zip_counts(&t.province, |i| {
-                    (i > 0).then(|| format!("{i:02}"))
+                FacetName::Region => {
+                    zip_counts(&t.province, |i| (i > 0).then(|| format!("{i:02}")))
+                }
+                FacetName::Certification => zip_counts(&t.certs, |i| {
+                    CertKind::ALL.get(i).map(|c| c.as_str().to_owned())
                 }),
-                FacetName::Certification => {
-                    zip_counts(&t.certs, |i| CertKind::ALL.get(i).map(|c| c.as_str().to_owned()))
-                }
-                FacetName::Grade => {
-                    zip_counts(&t.grade, |i| Grade::ALL.get(i).map(|g| g.as_str().to_owned()))
-                }
-                FacetName::SaleMode => {
-                    zip_counts(&t.mode, |i| SaleMode::ALL.get(i).map(|m| m.as_str().to_owned()))
-                }
+                FacetName::Grade => zip_counts(&t.grade, |i| {
+                    Grade::ALL.get(i).map(|g| g.as_str().to_owned())
+                }),
+                FacetName::SaleMode => zip_counts(&t.mode, |i| {
+                    SaleMode::ALL.get(i).map(|m| m.as_str().to_owned())
+                }),
             };
             out.insert(*f, counts);
         }
@@ -161,42 +170,73 @@ impl SearchIndex for TantivyIndex {
 
     fn search(&self, q: &EngineQuery) -> Result<EngineAnswer, Unknown> {
         let searcher = self.reader.searcher();
-        let collector = RankCollector {
-            fields: self.fields,
-            sort: q.sort,
-            after: q.after,
-            keep: q.limit + 1,
-            words: q.text.words.len(),
-            facets: (!q.facets.is_empty()).then(|| {
-                self.categories
-                    .read()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .0
-                    .len()
-            }),
-        };
+        let categories = self
+            .categories
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .0
+            .len();
         let mut text = q.text.clone();
-        let mut lookups = Vec::new();
+        let mut known = Vec::new();
         for w in &text.words {
             if let Some(p) = &w.pinyin {
                 let exists = |field: Option<tantivy::schema::Field>| -> tantivy::Result<bool> {
                     let Some(field) = field else { return Ok(false) };
-                    let tq = TermQuery::new(Term::from_field_text(field, p), IndexRecordOption::Basic);
+                    let tq =
+                        TermQuery::new(Term::from_field_text(field, p), IndexRecordOption::Basic);
                     Ok(searcher.search(&tq, &Count)? > 0)
                 };
                 if exists(self.fields.title.pinyin)? || exists(self.fields.meta.pinyin)? {
-                    lookups.push(p.clone());
+                    known.push(p.clone());
                 }
             }
         }
-        text.allow_typos(|p| lookups.iter().any(|k| k == p));
-        let q = &EngineQuery {
-            text,
-            ..q.clone()
+        text.allow_typos(|p| known.iter().any(|k| k == p));
+        let q = &EngineQuery { text, ..q.clone() };
+        let want = q.limit + 1;
+        let mut top = Vec::new();
+        let collect =
+            |tier: Tier, query: &dyn tantivy::query::Query, keep: usize, after, facets| {
+                searcher.search(
+                    query,
+                    &RankCollector {
+                        fields: self.fields,
+                        sort: q.sort,
+                        after,
+                        keep,
+                        facets,
+                        tier,
+                    },
+                )
+            };
+        if q.sort == SearchSort::Relevance {
+            // best tier first; the cursor's tier and those below it
+            for (tier, query) in query::tiers(&self.fields, q) {
+                let after = match q.after {
+                    Some(a) if a.tier < tier => continue,
+                    Some(a) if a.tier == tier => Some(a),
+                    _ => None,
+                };
+                let harvest = collect(tier, query.as_ref(), want - top.len(), after, None)?;
+                top.extend(harvest.top);
+                if top.len() >= want {
+                    break;
+                }
+            }
+        } else {
+            let all = query::all_matches(&self.fields, q);
+            top = collect(Tier::Description, all.as_ref(), want, q.after, None)?.top;
+        }
+        let facets = if q.facets.is_empty() {
+            FacetCounts::new()
+        } else {
+            let all = query::all_matches(&self.fields, q);
+            match collect(Tier::Description, all.as_ref(), 0, None, Some(categories))?.facets {
+                Some(t) => self.facet_counts(&q.facets, &t),
+                None => FacetCounts::new(),
+            }
         };
-        let harvest = searcher.search(query::build(&self.fields, q).as_ref(), &collector)?;
-        let mut hits: Vec<Hit> = harvest
-            .top
+        let mut hits: Vec<Hit> = top
             .into_iter()
             .map(|key| Hit {
                 id: ListingId(key.id),
@@ -205,15 +245,7 @@ impl SearchIndex for TantivyIndex {
             .collect();
         let more = hits.len() > q.limit;
         hits.truncate(q.limit);
-        let facets = harvest
-            .facets
-            .map(|t| self.facet_counts(&q.facets, &t))
-            .unwrap_or_default();
-        Ok(EngineAnswer {
-            hits,
-            more,
-            facets,
-        })
+        Ok(EngineAnswer { hits, more, facets })
     }
 
     fn suggest(&self, prefix: &str, limit: usize) -> Result<Vec<Suggestion>, Unknown> {

@@ -1,44 +1,28 @@
-//! An analysed query as tantivy queries.
+//! An analysed query as tantivy queries, one per relevance tier.
 //!
-//! Every word must be found in some group (title, meta, description). Each
-//! (word, group) clause is evaluated once and scores a bit of its own:
-//! word `i` found in the description adds 2^(3i), in the meta group
-//! 2^(3i+1), in the title 2^(3i+2); an exact title adds 2^21. The sum (exact
-//! in an f32: at most 7 words) tells the tier. Filters score nothing.
+//! Every word must be found in some group (title, meta, description). The
+//! tiers are evaluated best first, each as a plain intersection that
+//! excludes the tier above it:
+//!
+//! * exact title: every word in the title and the compacted title equal
+//!   to the compacted query;
+//! * every word in the title (and not exact);
+//! * every word in the title or meta group (and not every word in the title);
+//! * every word somewhere (and not every word in title or meta).
+//!
+//! A first page is usually filled by the first two, which need no union of
+//! groups at all. Filters are clauses of each.
 
 use std::ops::Bound;
 
 use domain::search::analysis::{word_grams, QueryWord};
 use domain::search::{EngineQuery, Tier};
 use tantivy::query::{
-    AllQuery, BooleanQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
-    RangeQuery, TermQuery,
+    AllQuery, BooleanQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery,
 };
 use tantivy::schema::{IndexRecordOption, Term};
 
 use super::schema::{Fields, Group};
-
-const EXACT_BIT: u32 = 1 << 21;
-
-/// The tier a score stands for, for a query of `words` words.
-pub fn tier_of(score: f32, words: usize) -> Tier {
-    if words == 0 {
-        return Tier::Description;
-    }
-    let bits = score as u32;
-    let of = |i: usize| (bits >> (3 * i)) & 7;
-    if (0..words).all(|i| of(i) & 4 != 0) {
-        if bits & EXACT_BIT != 0 {
-            Tier::ExactTitle
-        } else {
-            Tier::AllWordsInTitle
-        }
-    } else if (0..words).all(|i| of(i) & 6 != 0) {
-        Tier::VarietyOrCategory
-    } else {
-        Tier::Description
-    }
-}
 
 fn term(field: tantivy::schema::Field, text: &str) -> Box<dyn Query> {
     Box::new(TermQuery::new(
@@ -90,35 +74,19 @@ fn word_in(w: &QueryWord, g: Group) -> Vec<Box<dyn Query>> {
     out
 }
 
-pub fn build(f: &Fields, q: &EngineQuery) -> Box<dyn Query> {
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    if q.text.is_empty() {
-        clauses.push((Occur::Must, Box::new(AllQuery)));
-    } else {
-        for (i, w) in q.text.words.iter().enumerate() {
-            let groups = [(f.desc, 0), (f.meta, 1), (f.title, 2)];
-            let found: Vec<Box<dyn Query>> = groups
-                .iter()
-                .filter_map(|(g, bit)| {
-                    let forms = word_in(w, *g);
-                    (!forms.is_empty()).then(|| {
-                        Box::new(ConstScoreQuery::new(
-                            any(forms),
-                            (1u32 << (3 * i + bit)) as f32,
-                        )) as Box<dyn Query>
-                    })
-                })
-                .collect();
-            clauses.push((Occur::Must, any(found)));
-        }
-        clauses.push((
-            Occur::Should,
-            Box::new(ConstScoreQuery::new(
-                term(f.exact, &q.text.exact),
-                EXACT_BIT as f32,
-            )),
-        ));
-    }
+/// Every word found within `groups`.
+fn every_word(q: &EngineQuery, groups: &[Group]) -> Vec<(Occur, Box<dyn Query>)> {
+    q.text
+        .words
+        .iter()
+        .map(|w| {
+            let forms = groups.iter().flat_map(|g| word_in(w, *g)).collect();
+            (Occur::Must, any(forms))
+        })
+        .collect()
+}
+
+fn filters(f: &Fields, q: &EngineQuery) -> Vec<(Occur, Box<dyn Query>)> {
     let filters = &q.filters;
     let mut tokens: Vec<String> = Vec::new();
     if let Some(c) = filters.category {
@@ -139,27 +107,63 @@ pub fn build(f: &Fields, q: &EngineQuery) -> Box<dyn Query> {
     if let Some(s) = filters.seller_id {
         tokens.push(format!("s:{s}"));
     }
-    for t in tokens {
-        clauses.push((
-            Occur::Must,
-            Box::new(ConstScoreQuery::new(term(f.filter, &t), 0.0)),
-        ));
-    }
+    let mut out: Vec<(Occur, Box<dyn Query>)> = tokens
+        .iter()
+        .map(|t| (Occur::Must, term(f.filter, t)))
+        .collect();
     if filters.min_price_fen.is_some() || filters.max_price_fen.is_some() {
         let bound = |v: Option<i64>| match v {
             Some(v) => Bound::Included(Term::from_field_i64(f.price, v)),
             None => Bound::Unbounded,
         };
-        clauses.push((
+        out.push((
             Occur::Must,
-            Box::new(ConstScoreQuery::new(
-                Box::new(RangeQuery::new(
-                    bound(filters.min_price_fen),
-                    bound(filters.max_price_fen),
-                )),
-                0.0,
+            Box::new(RangeQuery::new(
+                bound(filters.min_price_fen),
+                bound(filters.max_price_fen),
             )),
         ));
     }
+    out
+}
+
+fn query(mut clauses: Vec<(Occur, Box<dyn Query>)>, f: &Fields, q: &EngineQuery) -> Box<dyn Query> {
+    clauses.extend(filters(f, q));
+    if !clauses.iter().any(|(o, _)| *o == Occur::Must) {
+        clauses.push((Occur::Must, Box::new(AllQuery)));
+    }
     Box::new(BooleanQuery::new(clauses))
+}
+
+fn not(q: Vec<(Occur, Box<dyn Query>)>) -> (Occur, Box<dyn Query>) {
+    (Occur::MustNot, Box::new(BooleanQuery::new(q)))
+}
+
+/// Every match of the query and its filters (facets, other sorts).
+pub fn all_matches(f: &Fields, q: &EngineQuery) -> Box<dyn Query> {
+    query(every_word(q, &[f.title, f.meta, f.desc]), f, q)
+}
+
+/// The tiers, best first, each with the query of its own matches.
+pub fn tiers(f: &Fields, q: &EngineQuery) -> Vec<(Tier, Box<dyn Query>)> {
+    if q.text.is_empty() {
+        return vec![(Tier::Description, query(Vec::new(), f, q))];
+    }
+    let exact = || term(f.exact, &q.text.exact);
+    let title = || every_word(q, &[f.title]);
+    let title_meta = || every_word(q, &[f.title, f.meta]);
+    let mut exact_tier = title();
+    exact_tier.push((Occur::Must, exact()));
+    let mut title_tier = title();
+    title_tier.push((Occur::MustNot, exact()));
+    let mut meta_tier = title_meta();
+    meta_tier.push(not(title()));
+    let mut rest = every_word(q, &[f.title, f.meta, f.desc]);
+    rest.push(not(title_meta()));
+    vec![
+        (Tier::ExactTitle, query(exact_tier, f, q)),
+        (Tier::AllWordsInTitle, query(title_tier, f, q)),
+        (Tier::VarietyOrCategory, query(meta_tier, f, q)),
+        (Tier::Description, query(rest, f, q)),
+    ]
 }

@@ -91,14 +91,15 @@ impl PgSearchSource {
                 None => None,
             };
         }
-        let certifications: Vec<CertKind> =
-            match serde_json::from_value::<Vec<Certification>>(certs) {
-                Ok(list) => list.into_iter().map(|c| c.kind).collect(),
-                Err(e) => {
-                    tracing::warn!(listing = %id, error = %e, "unreadable certifications: indexed without them");
-                    Vec::new()
-                }
-            };
+        let certifications: Vec<CertKind> = match serde_json::from_value::<Vec<Certification>>(
+            certs,
+        ) {
+            Ok(list) => list.into_iter().map(|c| c.kind).collect(),
+            Err(e) => {
+                tracing::warn!(listing = %id, error = %e, "unreadable certifications: indexed without them");
+                Vec::new()
+            }
+        };
         let (Ok(grade), Ok(sale_mode)) = (grade.parse(), mode.parse()) else {
             tracing::warn!(listing = %id, "unknown grade or sale mode: not indexed");
             return None;
@@ -169,7 +170,11 @@ impl PgSearchSource {
     }
 
     /// Active listings after `after` in id order (the initial build).
-    pub fn active_after(&self, after: Uuid, limit: i64) -> Result<(Vec<SearchDoc>, Option<Uuid>), Unknown> {
+    pub fn active_after(
+        &self,
+        after: Uuid,
+        limit: i64,
+    ) -> Result<(Vec<SearchDoc>, Option<Uuid>), Unknown> {
         let mut conn = get_conn(&self.pool)?;
         let rows: Vec<Row> = listings::table
             .select(Self::columns())
@@ -178,9 +183,16 @@ impl PgSearchSource {
             .order(listings::id)
             .limit(limit)
             .load(&mut conn)?;
-        let last = (rows.len() as i64 == limit).then(|| rows.last().map(|r| r.0)).flatten();
+        let last = (rows.len() as i64 == limit)
+            .then(|| rows.last().map(|r| r.0))
+            .flatten();
         let tree = self.tree()?;
-        Ok((rows.into_iter().filter_map(|r| self.to_doc(tree, r)).collect(), last))
+        Ok((
+            rows.into_iter()
+                .filter_map(|r| self.to_doc(tree, r))
+                .collect(),
+            last,
+        ))
     }
 
     /// Listings whose stamp is after `(stamp, id)`, oldest first.
@@ -194,9 +206,11 @@ impl PgSearchSource {
         let rows: Vec<Row> = listings::table
             .select(Self::columns())
             .filter(
-                listings::search_changed_at.gt(stamp).or(listings::search_changed_at
-                    .eq(stamp)
-                    .and(listings::id.gt(id))),
+                listings::search_changed_at
+                    .gt(stamp)
+                    .or(listings::search_changed_at
+                        .eq(stamp)
+                        .and(listings::id.gt(id))),
             )
             .order((listings::search_changed_at, listings::id))
             .limit(limit)

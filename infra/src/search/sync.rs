@@ -73,7 +73,8 @@ fn run(
     settings: SyncSettings,
     requests: &mpsc::Receiver<oneshot::Sender<()>>,
 ) {
-    let margin = chrono::Duration::from_std(settings.margin).unwrap_or(chrono::Duration::seconds(3));
+    let margin =
+        chrono::Duration::from_std(settings.margin).unwrap_or(chrono::Duration::seconds(3));
     let mut follower = loop {
         match build(index, source, settings.build_threads) {
             Ok(high) => {
@@ -123,7 +124,11 @@ fn run(
 }
 
 /// Indexes every active listing; returns the stamp to follow from.
-fn build(index: &TantivyIndex, source: &PgSearchSource, threads: usize) -> anyhow::Result<DateTime<Utc>> {
+fn build(
+    index: &TantivyIndex,
+    source: &PgSearchSource,
+    threads: usize,
+) -> anyhow::Result<DateTime<Utc>> {
     let started = Instant::now();
     let since = source.now()?;
     let mut writer = index.writer(threads)?;

@@ -14,17 +14,35 @@ use domain::search::*;
 use super::TantivyIndex;
 
 const WORDS: &[&str] = &[
-    "甜瓜", "西瓜", "哈密瓜", "苹果", "马铃薯", "土豆", "吉林", "新疆", "礼盒", "羊角蜜", "5kg", "Fuji",
-    "有机", "大米", "合心", "Organic",
+    "甜瓜",
+    "西瓜",
+    "哈密瓜",
+    "苹果",
+    "马铃薯",
+    "土豆",
+    "吉林",
+    "新疆",
+    "礼盒",
+    "羊角蜜",
+    "5kg",
+    "Fuji",
+    "有机",
+    "大米",
+    "合心",
+    "Organic",
 ];
 
 fn pick<T: Copy>(seed: &mut u64, from: &[T]) -> T {
-    *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    *seed = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     from[((*seed >> 33) as usize) % from.len()]
 }
 
 fn catalog(n: usize) -> Vec<SearchDoc> {
-    let cats: Vec<CategoryId> = (1..=4).map(|i| CategoryId(uuid::Uuid::from_u128(i))).collect();
+    let cats: Vec<CategoryId> = (1..=4)
+        .map(|i| CategoryId(uuid::Uuid::from_u128(i)))
+        .collect();
     let mut seed = 7u64;
     (0..n)
         .map(|i| {
@@ -42,7 +60,11 @@ fn catalog(n: usize) -> Vec<SearchDoc> {
                 title: title.trim().to_owned(),
                 variety: pick(&mut seed, &["", "羊角蜜", "富士", "早熟"]).to_owned(),
                 description: pick(&mut seed, &["", "产地直发甜瓜", "新鲜土豆", "好吃"]).to_owned(),
-                category_path: if cat.0.as_u128() > 2 { vec![cat, cats[0]] } else { vec![cat] },
+                category_path: if cat.0.as_u128() > 2 {
+                    vec![cat, cats[0]]
+                } else {
+                    vec![cat]
+                },
                 category_names: vec![pick(&mut seed, &["瓜类", "水果", "蔬菜"]).to_owned()],
                 region_code: pick(&mut seed, &["220106", "650105", "110105"]).to_owned(),
                 certifications: match i % 4 {
@@ -90,10 +112,42 @@ fn the_engine_agrees_with_the_rules() {
     let (t, b) = engines(&docs);
     let syn = synonyms();
     let queries = [
-        "", "甜瓜", "瓜", "香瓜", "土豆", "马铃薯", "tudou", "tiangua", "tg", "tianguo", "tiangau",
-        "吉林甜瓜", "吉林 甜瓜", "羊角蜜", "角蜜", "5kg", "fuji", "FUJI 苹果", "pingguo", "pg", "hmg",
-        "新疆哈密瓜", "有机大米", "水果", "好吃", "西瓜礼盒", "不存在", "jilin", "jilim", "qilin",
-        "xinjiang", "xinjaing", "organic", "rgani", "ganic", "organi 甜瓜",
+        "",
+        "甜瓜",
+        "瓜",
+        "香瓜",
+        "土豆",
+        "马铃薯",
+        "tudou",
+        "tiangua",
+        "tg",
+        "tianguo",
+        "tiangau",
+        "吉林甜瓜",
+        "吉林 甜瓜",
+        "羊角蜜",
+        "角蜜",
+        "5kg",
+        "fuji",
+        "FUJI 苹果",
+        "pingguo",
+        "pg",
+        "hmg",
+        "新疆哈密瓜",
+        "有机大米",
+        "水果",
+        "好吃",
+        "西瓜礼盒",
+        "不存在",
+        "jilin",
+        "jilim",
+        "qilin",
+        "xinjiang",
+        "xinjaing",
+        "organic",
+        "rgani",
+        "ganic",
+        "organi 甜瓜",
     ];
     let filters = [
         SearchFilters::default(),

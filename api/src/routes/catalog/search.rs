@@ -160,8 +160,7 @@ async fn engine_search(
     let page = blocking(move || s.search.search(&r)).await?;
     let next_cursor = if page.more {
         page.hits.last().map(|h| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .encode(h.key.cursor_text(page.sort))
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(h.key.cursor_text(page.sort))
         })
     } else {
         None
@@ -234,7 +233,10 @@ async fn hydrate(state: &web::Data<AppState>, ids: &[ListingId]) -> Result<Vec<V
             if !matches!(l.status, ListingStatus::Draft | ListingStatus::Archived) {
                 let mut cached = format!("{}\n", l.version).into_bytes();
                 cached.extend_from_slice(&body);
-                state.listing_cache.fill_detail(&keys[i], token, &cached).await;
+                state
+                    .listing_cache
+                    .fill_detail(&keys[i], token, &cached)
+                    .await;
             }
             out[i] = Some(body);
         }
