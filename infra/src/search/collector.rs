@@ -2,10 +2,13 @@
 //! requested order, and the facet counts over every match.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use domain::search::{RankKey, SearchSort, Tier};
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
+use tantivy::index::SegmentId;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
 use super::schema::Fields;
@@ -46,7 +49,55 @@ impl FacetTally {
     }
 }
 
-pub struct RankCollector {
+/// Opened fast-field columns per segment. Opening a column decodes its
+/// block index (thousands of blocks at a million documents), so columns are
+/// opened once per segment, not once per query.
+#[derive(Default)]
+pub struct ColumnCache(RwLock<HashMap<SegmentId, Arc<Columns>>>);
+
+impl ColumnCache {
+    fn get(&self, f: &Fields, reader: &SegmentReader) -> tantivy::Result<Arc<Columns>> {
+        let id = reader.segment_id();
+        if let Some(c) = self
+            .0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&id)
+        {
+            return Ok(c.clone());
+        }
+        let ff = reader.fast_fields();
+        let name = |field| reader.schema().get_field_name(field).to_owned();
+        let c = Arc::new(Columns {
+            id_hi: ff.u64(&name(f.id_hi))?,
+            id_lo: ff.u64(&name(f.id_lo))?,
+            sold: ff.i64(&name(f.sold))?,
+            created: ff.i64(&name(f.created))?,
+            price: ff.i64(&name(f.price))?,
+            category: ff.u64(&name(f.category))?,
+            province: ff.u64(&name(f.province))?,
+            grade: ff.u64(&name(f.grade))?,
+            mode: ff.u64(&name(f.mode))?,
+            certs: ff.u64(&name(f.certs))?,
+        });
+        self.0
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id, c.clone());
+        Ok(c)
+    }
+
+    /// Forgets segments that are gone (merged away).
+    pub fn retain(&self, live: &[SegmentId]) {
+        self.0
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|id, _| live.contains(id));
+    }
+}
+
+pub struct RankCollector<'a> {
+    pub columns: &'a ColumnCache,
     pub fields: Fields,
     pub sort: SearchSort,
     pub after: Option<RankKey>,
@@ -63,23 +114,21 @@ pub struct Harvest {
     pub facets: Option<FacetTally>,
 }
 
-struct Columns {
+pub struct Columns {
     id_hi: Column<u64>,
     id_lo: Column<u64>,
     sold: Column<i64>,
     created: Column<i64>,
     price: Column<i64>,
-    facets: Option<(
-        Column<u64>,
-        Column<u64>,
-        Column<u64>,
-        Column<u64>,
-        Column<u64>,
-    )>,
+    category: Column<u64>,
+    province: Column<u64>,
+    grade: Column<u64>,
+    mode: Column<u64>,
+    certs: Column<u64>,
 }
 
 pub struct RankSegment {
-    cols: Columns,
+    cols: Arc<Columns>,
     sort: SearchSort,
     after: Option<RankKey>,
     keep: usize,
@@ -101,7 +150,7 @@ fn keep_best(top: &mut Vec<RankKey>, keep: usize, sort: SearchSort) -> Option<Ra
     None
 }
 
-impl Collector for RankCollector {
+impl Collector for RankCollector<'_> {
     type Fruit = Harvest;
     type Child = RankSegment;
 
@@ -110,28 +159,8 @@ impl Collector for RankCollector {
         _segment: SegmentOrdinal,
         reader: &SegmentReader,
     ) -> tantivy::Result<RankSegment> {
-        let ff = reader.fast_fields();
-        let name = |f| reader.schema().get_field_name(f).to_owned();
-        let f = &self.fields;
-        let facets = match self.facets {
-            Some(_) => Some((
-                ff.u64(&name(f.category))?,
-                ff.u64(&name(f.province))?,
-                ff.u64(&name(f.grade))?,
-                ff.u64(&name(f.mode))?,
-                ff.u64(&name(f.certs))?,
-            )),
-            None => None,
-        };
         Ok(RankSegment {
-            cols: Columns {
-                id_hi: ff.u64(&name(f.id_hi))?,
-                id_lo: ff.u64(&name(f.id_lo))?,
-                sold: ff.i64(&name(f.sold))?,
-                created: ff.i64(&name(f.created))?,
-                price: ff.i64(&name(f.price))?,
-                facets,
-            },
+            cols: self.columns.get(&self.fields, reader)?,
             sort: self.sort,
             after: self.after,
             keep: self.keep,
@@ -175,12 +204,12 @@ impl SegmentCollector for RankSegment {
 
     fn collect(&mut self, doc: DocId, _score: Score) {
         let c = &self.cols;
-        if let (Some(t), Some((cat, prov, grade, mode, certs))) = (&mut self.tally, &c.facets) {
-            bump(&mut t.category, cat.first(doc).unwrap_or(u64::MAX));
-            bump(&mut t.province, prov.first(doc).unwrap_or(0));
-            bump(&mut t.grade, grade.first(doc).unwrap_or(u64::MAX));
-            bump(&mut t.mode, mode.first(doc).unwrap_or(u64::MAX));
-            let bits = certs.first(doc).unwrap_or(0);
+        if let Some(t) = &mut self.tally {
+            bump(&mut t.category, c.category.first(doc).unwrap_or(u64::MAX));
+            bump(&mut t.province, c.province.first(doc).unwrap_or(0));
+            bump(&mut t.grade, c.grade.first(doc).unwrap_or(u64::MAX));
+            bump(&mut t.mode, c.mode.first(doc).unwrap_or(u64::MAX));
+            let bits = c.certs.first(doc).unwrap_or(0);
             for b in 0..64 {
                 if bits & (1 << b) != 0 {
                     bump(&mut t.certs, b);

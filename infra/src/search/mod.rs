@@ -24,7 +24,7 @@ use tantivy::query::TermQuery;
 use tantivy::schema::{IndexRecordOption, Term};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument};
 
-use collector::{FacetTally, RankCollector};
+use collector::{ColumnCache, FacetTally, RankCollector};
 use schema::{Fields, SUGGEST_SEP};
 
 /// Memory the writer may use before it flushes a segment.
@@ -37,6 +37,7 @@ pub struct TantivyIndex {
     /// Facet ordinals of the categories seen so far (assigned as listings
     /// are indexed).
     categories: RwLock<(Vec<CategoryId>, HashMap<CategoryId, u64>)>,
+    columns: ColumnCache,
     ready: AtomicBool,
 }
 
@@ -54,6 +55,7 @@ impl TantivyIndex {
             reader,
             fields,
             categories: RwLock::new((Vec::new(), HashMap::new())),
+            columns: ColumnCache::default(),
             ready: AtomicBool::new(false),
         })
     }
@@ -108,6 +110,14 @@ impl TantivyIndex {
     pub fn publish(&self, w: &mut IndexWriter<TantivyDocument>) -> Result<(), Unknown> {
         w.commit()?;
         self.reader.reload()?;
+        let live: Vec<tantivy::index::SegmentId> = self
+            .reader
+            .searcher()
+            .segment_readers()
+            .iter()
+            .map(|s| s.segment_id())
+            .collect();
+        self.columns.retain(&live);
         Ok(())
     }
 
@@ -200,6 +210,7 @@ impl SearchIndex for TantivyIndex {
                 searcher.search(
                     query,
                     &RankCollector {
+                        columns: &self.columns,
                         fields: self.fields,
                         sort: q.sort,
                         after,
