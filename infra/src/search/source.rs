@@ -14,23 +14,27 @@ use uuid::Uuid;
 use crate::db::{get_conn, PgPool};
 use crate::schema::{categories, listings, search_synonyms};
 
-type Row = (
-    Uuid,
-    Uuid,
-    String,
-    String,
-    String,
-    Uuid,
-    String,
-    serde_json::Value,
-    String,
-    String,
-    i64,
-    i64,
-    DateTime<Utc>,
-    String,
-    DateTime<Utc>,
-);
+/// The columns search reads of a listing.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = listings)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+struct Row {
+    id: Uuid,
+    seller_id: Uuid,
+    title: String,
+    variety: String,
+    description: String,
+    category_id: Uuid,
+    origin_region_code: String,
+    certifications: serde_json::Value,
+    grade: String,
+    sale_mode: String,
+    price_fen: i64,
+    sold_qty: i64,
+    created_at: DateTime<Utc>,
+    status: String,
+    search_changed_at: DateTime<Utc>,
+}
 
 /// One change: the listing as search should now show it (None: gone).
 pub struct Change {
@@ -72,15 +76,13 @@ impl PgSearchSource {
     }
 
     fn to_doc(&self, tree: &Tree, r: Row) -> Option<SearchDoc> {
-        let (id, seller, title, variety, description, category, region, certs, grade, mode) =
-            (r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9);
-        let (price, sold, created, status) = (r.10, r.11, r.12, r.13);
-        if status != "active" {
+        let id = r.id;
+        if r.status != "active" {
             return None;
         }
         let mut path = Vec::new();
         let mut names = Vec::new();
-        let mut at = Some(CategoryId(category));
+        let mut at = Some(CategoryId(r.category_id));
         while let Some(c) = at.filter(|c| path.len() < 8 && !path.contains(c)) {
             path.push(c);
             at = match tree.get(&c) {
@@ -92,7 +94,7 @@ impl PgSearchSource {
             };
         }
         let certifications: Vec<CertKind> = match serde_json::from_value::<Vec<Certification>>(
-            certs,
+            r.certifications,
         ) {
             Ok(list) => list.into_iter().map(|c| c.kind).collect(),
             Err(e) => {
@@ -100,62 +102,26 @@ impl PgSearchSource {
                 Vec::new()
             }
         };
-        let (Ok(grade), Ok(sale_mode)) = (grade.parse(), mode.parse()) else {
+        let (Ok(grade), Ok(sale_mode)) = (r.grade.parse(), r.sale_mode.parse()) else {
             tracing::warn!(listing = %id, "unknown grade or sale mode: not indexed");
             return None;
         };
         Some(SearchDoc {
             id: ListingId(id),
-            seller_id: OrgId(seller),
-            title,
-            variety,
-            description,
+            seller_id: OrgId(r.seller_id),
+            title: r.title,
+            variety: r.variety,
+            description: r.description,
             category_path: path,
             category_names: names,
-            region_code: region,
+            region_code: r.origin_region_code,
             certifications,
             grade,
             sale_mode,
-            price_fen: price,
-            sold_qty: sold,
-            created_at: created,
+            price_fen: r.price_fen,
+            sold_qty: r.sold_qty,
+            created_at: r.created_at,
         })
-    }
-
-    fn columns() -> (
-        listings::id,
-        listings::seller_id,
-        listings::title,
-        listings::variety,
-        listings::description,
-        listings::category_id,
-        listings::origin_region_code,
-        listings::certifications,
-        listings::grade,
-        listings::sale_mode,
-        listings::price_fen,
-        listings::sold_qty,
-        listings::created_at,
-        listings::status,
-        listings::search_changed_at,
-    ) {
-        (
-            listings::id,
-            listings::seller_id,
-            listings::title,
-            listings::variety,
-            listings::description,
-            listings::category_id,
-            listings::origin_region_code,
-            listings::certifications,
-            listings::grade,
-            listings::sale_mode,
-            listings::price_fen,
-            listings::sold_qty,
-            listings::created_at,
-            listings::status,
-            listings::search_changed_at,
-        )
     }
 
     /// The database's clock.
@@ -177,14 +143,14 @@ impl PgSearchSource {
     ) -> Result<(Vec<SearchDoc>, Option<Uuid>), Unknown> {
         let mut conn = get_conn(&self.pool)?;
         let rows: Vec<Row> = listings::table
-            .select(Self::columns())
+            .select(Row::as_select())
             .filter(listings::status.eq("active"))
             .filter(listings::id.gt(after))
             .order(listings::id)
             .limit(limit)
             .load(&mut conn)?;
         let last = (rows.len() as i64 == limit)
-            .then(|| rows.last().map(|r| r.0))
+            .then(|| rows.last().map(|r| r.id))
             .flatten();
         let tree = self.tree()?;
         Ok((
@@ -204,7 +170,7 @@ impl PgSearchSource {
     ) -> Result<Vec<Change>, Unknown> {
         let mut conn = get_conn(&self.pool)?;
         let rows: Vec<Row> = listings::table
-            .select(Self::columns())
+            .select(Row::as_select())
             .filter(
                 listings::search_changed_at
                     .gt(stamp)
@@ -219,8 +185,8 @@ impl PgSearchSource {
         Ok(rows
             .into_iter()
             .map(|r| Change {
-                stamp: r.14,
-                id: ListingId(r.0),
+                stamp: r.search_changed_at,
+                id: ListingId(r.id),
                 doc: self.to_doc(tree, r),
             })
             .collect())
