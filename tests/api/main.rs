@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod after_sales;
+mod backup;
 mod browser;
 mod catalog;
 mod coop;
