@@ -43,6 +43,8 @@ pub struct Settings {
     pub database_read_url: Option<SecretString>,
     pub database_pool_size: u32,
     pub database_connect_timeout: Duration,
+    /// Bound on every statement of the pools (None: the server's).
+    pub database_statement_timeout: Option<Duration>,
     pub redis_url: SecretString,
     /// Prefix of every Redis key, so several deployments (or tests) can
     /// share one Redis.
@@ -296,6 +298,8 @@ impl Settings {
             database_read_url: r.raw("DATABASE_READ_URL").map(SecretString::from),
             database_pool_size: r.parse("DATABASE_POOL_SIZE", 10),
             database_connect_timeout: r.millis("DATABASE_CONNECT_TIMEOUT_MS", 3_000),
+            database_statement_timeout: Some(r.millis("DATABASE_STATEMENT_TIMEOUT_MS", 30_000))
+                .filter(|d| !d.is_zero()),
             redis_url: SecretString::from(r.string("REDIS_URL", "redis://127.0.0.1:56379/0")),
             redis_key_prefix: r.string("REDIS_KEY_PREFIX", "coopmart:"),
             redis_timeout: r.millis("REDIS_TIMEOUT_MS", 250),

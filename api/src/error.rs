@@ -207,6 +207,19 @@ impl ApiError {
         .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
     }
 
+    /// A statement ran past `DATABASE_STATEMENT_TIMEOUT_MS` (a held lock, a
+    /// slow server): 503 `database_timeout` with `Retry-After`; nothing was
+    /// written (the transaction rolled back).
+    pub fn database_timeout(cause: impl std::fmt::Display) -> Self {
+        tracing::warn!(error = %cause, "database statement timed out");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_timeout",
+            "the database did not answer in time; retry shortly",
+        )
+        .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+    }
+
     /// A dependency the request needs is down.
     pub fn unavailable(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "dependency unavailable");
@@ -278,6 +291,8 @@ impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> Self {
         if infra::db::is_unavailable(e.as_ref()) {
             Self::database_unavailable(format!("{e:#}"))
+        } else if infra::db::is_timeout(e.as_ref()) {
+            Self::database_timeout(format!("{e:#}"))
         } else {
             Self::internal(format!("{e:#}"))
         }

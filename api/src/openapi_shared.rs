@@ -79,7 +79,7 @@ fn shared(path: &str, op: &mut Operation) {
     }
     if path.starts_with("/api/") {
         add(op, "503", || {
-            retry_after("`database_unavailable`: the database could not be reached; retry after `Retry-After` seconds")
+            retry_after("`database_unavailable`: the database could not be reached; `database_timeout`: a statement ran past `DATABASE_STATEMENT_TIMEOUT_MS` (a held lock, a slow server); nothing was written; retry after `Retry-After` seconds")
         });
     }
 }

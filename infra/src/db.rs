@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use diesel::connection::SimpleConnection;
 use diesel::connection::{
     AnsiTransactionManager, Instrumentation, InstrumentationEvent, TransactionManager,
 };
@@ -87,6 +88,8 @@ impl PoolHealth {
 pub struct HealthyManager {
     inner: ConnectionManager<PgConnection>,
     health: Arc<PoolHealth>,
+    /// `statement_timeout` of every connection (None: the server's).
+    statement_timeout: Option<Duration>,
 }
 
 /// Per-connection instrumentation: remembers a connection-level failure.
@@ -112,6 +115,12 @@ impl ManageConnection for HealthyManager {
 
     fn connect(&self) -> Result<PgConnection, Self::Error> {
         let mut conn = self.inner.connect()?;
+        if let Some(t) = self.statement_timeout {
+            // a statement stuck behind a lock or a slow server gives its
+            // connection back instead of holding it (answered 503)
+            conn.batch_execute(&format!("SET statement_timeout = {}", t.as_millis()))
+                .map_err(diesel::r2d2::Error::QueryError)?;
+        }
         conn.set_instrumentation(Watch {
             broken: false,
             health: self.health.clone(),
@@ -160,6 +169,29 @@ fn is_connection_error(e: &DieselError) -> bool {
     }
 }
 
+/// Did a statement run past `statement_timeout` (57014 query_canceled)?
+fn is_timeout_error(e: &DieselError) -> bool {
+    matches!(e, DieselError::DatabaseError(_, info)
+        if info.message().starts_with("canceling statement due to statement timeout"))
+}
+
+/// Does `e` (anywhere in its chain) mean a statement ran past the
+/// configured timeout (a held lock, a slow server)? Nothing was written.
+pub fn is_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        let diesel = match err.downcast_ref::<DbError>() {
+            Some(DbError::Query(d)) => Some(d),
+            _ => err.downcast_ref::<DieselError>(),
+        };
+        if diesel.is_some_and(is_timeout_error) {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
 /// Does `e` (anywhere in its chain) mean the database could not be reached
 /// — a failed checkout or a connection lost mid-query — rather than a bug?
 /// Callers answer such errors 503 and clients retry them.
@@ -187,12 +219,19 @@ pub fn is_unavailable(e: &(dyn std::error::Error + 'static)) -> bool {
 /// Builds a pool without opening a connection: the server starts (and
 /// `/readyz` reports the outage) even while Postgres is down.
 /// `connect_timeout` is how long a request waits for a pooled connection
-/// (r2d2 also caps its reconnect back-off at half of it).
-pub fn build_pool(url: &SecretString, max_size: u32, connect_timeout: Duration) -> PgPool {
+/// (r2d2 also caps its reconnect back-off at half of it);
+/// `statement_timeout` bounds every statement (None: the server's setting).
+pub fn build_pool(
+    url: &SecretString,
+    max_size: u32,
+    connect_timeout: Duration,
+    statement_timeout: Option<Duration>,
+) -> PgPool {
     let health = Arc::new(PoolHealth::default());
     let manager = HealthyManager {
         inner: ConnectionManager::<PgConnection>::new(url.expose_secret()),
         health: health.clone(),
+        statement_timeout,
     };
     let pool = Pool::builder()
         .max_size(max_size)

@@ -328,3 +328,107 @@ async fn postgres_down_fails_fast_with_503_and_the_next_request_after_it_succeed
     );
     assert_eq!(stock_plus_sold, STOCK);
 }
+
+/// A held lock (or a slow server): writes stuck behind it time out with 503
+/// `database_timeout` and write nothing, reads and `/healthz` keep answering,
+/// and the same write succeeds once the lock is gone.
+#[tokio::test]
+async fn writes_behind_a_held_lock_time_out_with_503_and_the_server_stays_responsive() {
+    let app = spawn_app_with(|env| {
+        env.insert("DATABASE_STATEMENT_TIMEOUT_MS".into(), "400".into());
+        env.insert("DATABASE_POOL_SIZE".into(), "4".into());
+        env.insert("DATABASE_CONNECT_TIMEOUT_MS".into(), "500".into());
+    })
+    .await;
+    let seller = app.user_token("locked-seller@example.com").await;
+    let org = app.create_org(&seller, "farmer_coop", None).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let listing = app.listing(&seller, &org, json!({})).await;
+    let id = listing["id"].as_str().unwrap().to_owned();
+    let version = listing["version"].as_i64().unwrap();
+
+    // another client holds the listing's row lock
+    let mut holder = diesel::PgConnection::establish(&app.db.url).unwrap();
+    sql_query("BEGIN").execute(&mut holder).unwrap();
+    sql_query(format!(
+        "SELECT 1 FROM listings WHERE id = '{id}' FOR UPDATE"
+    ))
+    .execute(&mut holder)
+    .unwrap();
+
+    let path = format!("/api/v1/listings/{id}");
+    let started = Instant::now();
+    let writes: Vec<_> = (0..12)
+        .map(|n| {
+            let client = app.client.clone();
+            let url = app.url(&path);
+            let token = seller.clone();
+            tokio::spawn(async move {
+                let r = client
+                    .patch(url)
+                    .bearer_auth(token)
+                    .json(&json!({"price_fen": 7000 + n}))
+                    .send()
+                    .await
+                    .unwrap();
+                let status = r.status().as_u16();
+                let retry = r.headers().contains_key("retry-after");
+                let body: Value = r.json().await.unwrap_or_default();
+                (
+                    status,
+                    retry,
+                    body["code"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+        })
+        .collect();
+    // meanwhile the server answers liveness and reads at once
+    for _ in 0..5 {
+        let t = Instant::now();
+        assert_eq!(app.get("/healthz").await.status, 200);
+        assert!(
+            t.elapsed() < Duration::from_millis(200),
+            "healthz took {:?}",
+            t.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut codes = Vec::new();
+    for w in writes {
+        let (status, retry, code) = tokio::time::timeout(Duration::from_secs(10), w)
+            .await
+            .expect("a write hung behind the lock")
+            .unwrap();
+        assert_eq!(status, 503, "{code}");
+        assert!(retry, "503 without Retry-After");
+        codes.push(code);
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(codes.iter().any(|c| c == "database_timeout"), "{codes:?}");
+    assert!(
+        codes
+            .iter()
+            .all(|c| c == "database_timeout" || c == "database_unavailable"),
+        "{codes:?}"
+    );
+    sql_query("ROLLBACK").execute(&mut holder).unwrap();
+
+    // nothing was written; the same write now goes through
+    let now = app.get(&path).await.json();
+    assert_eq!(
+        now["version"].as_i64().unwrap(),
+        version,
+        "a timed-out write changed the listing"
+    );
+    let r = app
+        .patch_auth(&path, &seller, &json!({"price_fen": 7100}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["version"].as_i64().unwrap(), version + 1);
+}
