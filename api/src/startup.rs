@@ -54,10 +54,10 @@ pub fn build_state(settings: Settings, addr: SocketAddr) -> anyhow::Result<AppSt
         settings.database_statement_timeout,
     );
     let read_pool = match &settings.database_read_url {
-        Some(url) => infra::db::build_pool(
+        Some(url) => infra::db::build_replica_pool(
             url,
+            &pool,
             settings.database_pool_size,
-            settings.database_connect_timeout,
             settings.database_statement_timeout,
         ),
         None => pool.clone(),

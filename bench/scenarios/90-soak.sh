@@ -43,14 +43,17 @@ printf '%-8s %10s %10s %10s %10s %10s %10s\n' "t (s)" "reads/s" "search/s" "orde
 rss() { awk '/VmRSS/ {print int($2 / 1024)}' "/proc/$SERVER/status"; }
 first_rss=""
 for round in $(seq 1 "$ROUNDS"); do
+  pids=()
   for kind in reads search orders pays; do
     case $kind in
       reads) script=bench/listing.lua ;; search) script="$SOAK/search.lua" ;;
       orders) script=bench/order.lua ;; pays) script=bench/payment.lua ;;
     esac
     wrk -t1 -c16 -d"${INTERVAL}s" --latency -s "$script" "$BASE/" > "$SOAK/$kind.out" 2>&1 &
+    pids+=($!)
   done
-  wait
+  # only the wrk runs: a bare `wait` would also wait for the server
+  wait "${pids[@]}"
   line=$(printf '%-8s' $((round * INTERVAL)))
   p99max=0
   for kind in reads search orders pays; do

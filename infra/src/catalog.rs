@@ -190,9 +190,15 @@ macro_rules! field_values {
     }};
 }
 
+/// Which reads may go to a replica: those that are never cached and need
+/// not show the caller's own writes — browsing and filtering, storefronts,
+/// the changes feed, the category tree (and the search engine's sync). Reads
+/// that fill the shared listing cache (details by id, hot lists) and reads
+/// marked `fresh` go to the primary: a fill taken from a lagging replica
+/// after an invalidation would keep an old state cached for its whole TTL.
 pub struct PgListingRepository {
     pub pool: PgPool,
-    /// Replica (or the primary) for searches and hot lists.
+    /// Replica (falling back to the primary) or the primary itself.
     pub read_pool: PgPool,
     /// The category tree is seeded by a migration and never changes at run time.
     categories: std::sync::OnceLock<Vec<Category>>,
@@ -328,7 +334,8 @@ impl ListingRepository for PgListingRepository {
     }
 
     fn find_many(&self, ids: &[ListingId]) -> Result<Vec<Listing>, Unknown> {
-        let mut conn = get_conn(&self.read_pool)?;
+        // fills the listing cache: the primary (see the type's doc)
+        let mut conn = get_conn(&self.pool)?;
         let ids: Vec<Uuid> = ids.iter().map(|i| i.0).collect();
         let rows = listings::table
             .filter(listings::id.eq_any(ids))
@@ -398,7 +405,7 @@ impl ListingRepository for PgListingRepository {
                 Some((is_root, c.0))
             }
         };
-        let mut conn = get_conn(&self.read_pool)?;
+        let mut conn = get_conn(if q.fresh { &self.pool } else { &self.read_pool })?;
         let mut query = listings::table.select(ListingRow::as_select()).into_boxed();
         let searchable = [ListingStatus::Active, ListingStatus::SoldOut];
         if q.statuses.len() == 2 && searchable.iter().all(|s| q.statuses.contains(s)) {
@@ -490,7 +497,8 @@ impl ListingRepository for PgListingRepository {
     }
 
     fn hot(&self, region_prefix: Option<&str>, limit: i64) -> Result<Vec<Listing>, Unknown> {
-        let mut conn = get_conn(&self.read_pool)?;
+        // fills the hot-list cache: the primary (see the type's doc)
+        let mut conn = get_conn(&self.pool)?;
         let mut query = listings::table
             .select(ListingRow::as_select())
             .filter(listings::status.eq("active"))

@@ -34,6 +34,9 @@ pub type PgPooled = PooledConnection<HealthyManager>;
 pub struct PgPool {
     pool: Pool<HealthyManager>,
     health: Arc<PoolHealth>,
+    /// A read replica's pool falls back to the primary's while the replica
+    /// cannot be reached (see [`build_replica_pool`]).
+    fallback: Option<Box<PgPool>>,
 }
 
 /// How long after the last sign of an outage checkouts are pinged first.
@@ -239,7 +242,59 @@ pub fn build_pool(
         .connection_timeout(connect_timeout)
         .test_on_check_out(false)
         .build_unchecked(manager);
-    PgPool { pool, health }
+    PgPool {
+        pool,
+        health,
+        fallback: None,
+    }
+}
+
+/// A pool of connections to a read replica that falls back to `primary`:
+/// every checkout is validated (one `SELECT 1`), a replica that does not
+/// hand out a live connection within [`DOWN_CHECKOUT_WAIT`] is skipped for
+/// [`OUTAGE_WINDOW`] and its reads go to the primary meanwhile; the first
+/// read after the window tries the replica again. A replica whose
+/// connections are all busy also overflows to the primary.
+pub fn build_replica_pool(
+    url: &SecretString,
+    primary: &PgPool,
+    max_size: u32,
+    statement_timeout: Option<Duration>,
+) -> PgPool {
+    let health = Arc::new(PoolHealth::default());
+    let manager = HealthyManager {
+        inner: ConnectionManager::<PgConnection>::new(url.expose_secret()),
+        health: health.clone(),
+        statement_timeout,
+    };
+    let pool = Pool::builder()
+        .max_size(max_size)
+        .min_idle(Some(0))
+        .connection_timeout(DOWN_CHECKOUT_WAIT)
+        .test_on_check_out(true)
+        .build_unchecked(manager);
+    PgPool {
+        pool,
+        health,
+        fallback: Some(Box::new(primary.clone())),
+    }
+}
+
+impl PgPool {
+    /// Is this a replica pool whose replica is being skipped right now?
+    pub fn replica_skipped(&self) -> bool {
+        self.fallback.is_some() && self.health.in_outage_window()
+    }
+
+    /// Is this the pool of a read replica (with the primary behind it)?
+    pub fn is_replica(&self) -> bool {
+        self.fallback.is_some()
+    }
+
+    /// The primary behind a replica pool (itself for a primary pool).
+    pub fn primary(&self) -> &PgPool {
+        self.fallback.as_deref().unwrap_or(self)
+    }
 }
 
 /// A live connection from the pool, or `DbError::Unavailable` when none can
@@ -247,6 +302,25 @@ pub fn build_pool(
 /// are handed out and dead ones are dropped; while the server is known to be
 /// down, a request waits only briefly.
 pub fn get_conn(pool: &PgPool) -> Result<PgPooled, DbError> {
+    let Some(primary) = &pool.fallback else {
+        return checkout(pool);
+    };
+    if pool.health.in_outage_window() {
+        return checkout(primary);
+    }
+    match pool.pool.get() {
+        Ok(conn) => Ok(conn),
+        Err(e) => {
+            if pool.pool.state().connections == 0 {
+                tracing::warn!(error = %e, "read replica unreachable: reading from the primary");
+                pool.health.note_outage();
+            }
+            checkout(primary)
+        }
+    }
+}
+
+fn checkout(pool: &PgPool) -> Result<PgPooled, DbError> {
     let health = &pool.health;
     for _ in 0..=pool.pool.max_size() {
         // Right after a sign that the server went away, wait only briefly:

@@ -14,6 +14,7 @@ mod identity;
 mod ledger;
 mod notifications;
 mod orders;
+mod replica;
 mod search;
 mod settlement;
 mod stats;

@@ -4,6 +4,7 @@
 //! mails from.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod instance;
 pub mod logs;
 pub mod pg;
 pub mod smtp;
@@ -99,6 +100,11 @@ impl TestDb {
     pub fn connect(&self) -> PgConnection {
         PgConnection::establish(&self.url).unwrap()
     }
+
+    /// Runs `sql` (no result) against this database.
+    pub fn exec(&self, sql: &str) {
+        sql_query(sql).execute(&mut self.connect()).unwrap();
+    }
 }
 
 impl Drop for TestDb {
@@ -111,9 +117,27 @@ impl Drop for TestDb {
     }
 }
 
-pub struct TestApp {
+/// HTTP access to one running API: the helpers every test uses.
+pub struct Http {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
+}
+
+impl Http {
+    pub fn new(addr: SocketAddr) -> Self {
+        Self {
+            addr,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+        }
+    }
+}
+
+/// The in-process server of one test (its HTTP helpers through `Deref`).
+pub struct TestApp {
+    pub http: Http,
     pub smtp: SmtpSink,
     pub state: web::Data<AppState>,
     pub redis_prefix: String,
@@ -194,11 +218,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut HashMap<String, String>)) ->
         search_ready(&app.state).await;
     }
     TestApp {
-        addr: app.addr,
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
+        http: Http::new(app.addr),
         smtp,
         state: app.state,
         redis_prefix,
@@ -207,7 +227,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut HashMap<String, String>)) ->
     }
 }
 
-impl TestApp {
+impl Http {
     /// A partner created by `admin` with `scopes`, and a client-credentials
     /// token for it: (partner id, token).
     pub async fn partner(&self, admin: &str, name: &str, scopes: Value) -> (String, String) {
@@ -236,7 +256,9 @@ impl TestApp {
             .to_owned();
         (p["id"].as_str().unwrap().to_owned(), token)
     }
+}
 
+impl TestApp {
     /// Another API instance (its own pools and background workers) on this
     /// app's database, Redis prefix and SMTP sink; `tweak` adjusts its
     /// settings. Returns its address; it runs until the test ends.
@@ -306,7 +328,7 @@ impl Reply {
     }
 }
 
-impl TestApp {
+impl Http {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
@@ -332,7 +354,7 @@ impl TestApp {
     }
 }
 
-impl TestApp {
+impl Http {
     /// Registers an account with an e-mail; returns its JSON.
     pub async fn register(&self, email: &str, password: &str) -> Value {
         let r = self
@@ -403,7 +425,9 @@ impl TestApp {
         )
         .await
     }
+}
 
+impl TestDb {
     /// Runs a scalar SQL count against this test's database.
     pub fn count(&self, sql: &str) -> i64 {
         use diesel::sql_types::BigInt;
@@ -412,7 +436,7 @@ impl TestApp {
             #[diesel(sql_type = BigInt)]
             n: i64,
         }
-        let mut conn = self.db.connect();
+        let mut conn = self.connect();
         sql_query(sql).get_result::<Count>(&mut conn).unwrap().n
     }
 
@@ -424,13 +448,30 @@ impl TestApp {
             #[diesel(sql_type = Text)]
             v: String,
         }
-        let mut conn = self.db.connect();
+        let mut conn = self.connect();
         sql_query(sql)
             .load::<Row>(&mut conn)
             .unwrap()
             .into_iter()
             .map(|r| r.v)
             .collect()
+    }
+}
+
+impl TestApp {
+    pub fn count(&self, sql: &str) -> i64 {
+        self.db.count(sql)
+    }
+
+    pub fn db_strings(&self, sql: &str) -> Vec<String> {
+        self.db.db_strings(sql)
+    }
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Http;
+    fn deref(&self) -> &Http {
+        &self.http
     }
 }
 
@@ -457,7 +498,7 @@ pub fn credit_code(prefix: &str) -> String {
     format!("{body}{check}")
 }
 
-impl TestApp {
+impl Http {
     /// Creates an organization as `token`'s user; returns its JSON.
     pub async fn create_org(&self, token: &str, kind: &str, parent: Option<&str>) -> Value {
         let prefix = if kind == "farmer_coop" || kind == "coop_union" {
@@ -624,7 +665,7 @@ impl Drop for RedisProcess {
     }
 }
 
-impl TestApp {
+impl Http {
     /// Id of the first sub-category of the top-level category `code`.
     pub async fn category(&self, code: &str) -> String {
         let cats = self.get("/api/v1/categories").await.json();
@@ -675,7 +716,7 @@ pub fn order_lines(lines: &[(&str, i32)]) -> Value {
     )
 }
 
-impl TestApp {
+impl Http {
     /// `POST /orders` with an Idempotency-Key.
     pub async fn place_order(&self, token: &str, key: &str, body: &Value) -> Reply {
         self.send(

@@ -39,8 +39,8 @@ fn bin_dir() -> PathBuf {
 }
 
 impl PgProcess {
-    /// initdb + start on a free loopback port (trust auth, fsync off).
-    pub fn start() -> Self {
+    /// A free loopback port and a directory the server's user owns.
+    fn prepare() -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -57,11 +57,66 @@ impl PgProcess {
                 .success();
             assert!(ok, "chown the private PostgreSQL directory to postgres");
         }
-        let pg = Self {
+        Self {
             port,
             dir,
             bin: bin_dir(),
-        };
+        }
+    }
+
+    /// A streaming replica of `primary` (pg_basebackup -R: hot standby,
+    /// WAL streamed), started on a port of its own.
+    pub fn replica_of(primary: &PgProcess) -> Self {
+        let pg = Self::prepare();
+        let data = pg.data();
+        let port = primary.port.to_string();
+        pg.run(
+            "pg_basebackup",
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-U",
+                "coopmart",
+                "-D",
+                &data,
+                "-R",
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+            ],
+        );
+        pg.ctl(&["start"]);
+        pg
+    }
+
+    /// Runs `sql` in database `db`.
+    pub fn exec(&self, db: &str, sql: &str) {
+        use diesel::{sql_query, Connection, RunQueryDsl};
+        let mut conn = diesel::pg::PgConnection::establish(&self.url(db)).unwrap();
+        sql_query(sql).execute(&mut conn).unwrap();
+    }
+
+    /// The single bigint `sql` returns in database `db`.
+    pub fn count(&self, db: &str, sql: &str) -> i64 {
+        use diesel::{sql_query, Connection, QueryableByName, RunQueryDsl};
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = diesel::pg::PgConnection::establish(&self.url(db)).unwrap();
+        sql_query(format!("SELECT ({sql})::bigint AS n"))
+            .get_result::<N>(&mut conn)
+            .unwrap()
+            .n
+    }
+
+    /// initdb + start on a free loopback port (trust auth, fsync off).
+    pub fn start() -> Self {
+        let pg = Self::prepare();
         let data = pg.data();
         pg.run(
             "initdb",

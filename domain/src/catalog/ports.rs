@@ -53,6 +53,9 @@ pub struct SearchQuery {
     pub sort: Sort,
     pub after: Option<SearchCursor>,
     pub limit: i64,
+    /// Must reflect every committed write (read-your-writes): adapters
+    /// with a read replica answer it from the primary.
+    pub fresh: bool,
 }
 
 /// Why an update was refused by the domain rule.

@@ -67,6 +67,9 @@ pub struct SearchParams {
     pub limit: i64,
     /// Storefronts show sold-out listings too; buyer search only active ones.
     pub include_sold_out: bool,
+    /// Who asks: a seller's staff reading its own listings reads its own
+    /// writes (the primary), everyone else may read a replica.
+    pub viewer: Option<Viewer>,
 }
 
 #[derive(Clone)]
@@ -342,6 +345,12 @@ impl CatalogService {
             }
         }
         e.into_result(())?;
+        // Read-your-writes: the seller's staff, right after editing, must
+        // see their own listings as they are now, not as a replica last saw.
+        let fresh = match p.seller_id {
+            Some(seller) => self.is_staff(seller, p.viewer.as_ref())?,
+            None => false,
+        };
         Ok(self.listings.search(&SearchQuery {
             text,
             category: p.category,
@@ -360,6 +369,7 @@ impl CatalogService {
             sort,
             after: p.after,
             limit: p.limit,
+            fresh,
         })?)
     }
 
@@ -377,6 +387,7 @@ impl CatalogService {
         &self,
         org: OrgId,
         limit: i64,
+        viewer: Option<&Viewer>,
     ) -> Result<(Organization, Vec<Listing>), CatalogError> {
         let o = self.orgs.find(org)?.ok_or(CatalogError::NotFound)?;
         let listings = self.search(&SearchParams {
@@ -384,6 +395,7 @@ impl CatalogService {
             sort: Some("popular".into()),
             limit,
             include_sold_out: true,
+            viewer: viewer.copied(),
             ..SearchParams::default()
         })?;
         Ok((o, listings))

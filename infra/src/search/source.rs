@@ -124,15 +124,58 @@ impl PgSearchSource {
         })
     }
 
-    /// The database's clock.
+    /// The stamp to follow from after a build: the database's clock, or on
+    /// a replica the commit time of the last transaction it replayed (what
+    /// it has not replayed yet is newer, and the polls will find it).
     pub fn now(&self) -> Result<DateTime<Utc>, Unknown> {
         let mut conn = get_conn(&self.pool)?;
         Ok(
             diesel::select(diesel::dsl::sql::<diesel::sql_types::Timestamptz>(
-                "clock_timestamp()",
+                "LEAST(clock_timestamp(), \
+                 COALESCE(pg_last_xact_replay_timestamp(), clock_timestamp()))",
             ))
             .get_result(&mut conn)?,
         )
+    }
+
+    /// When the engine follows a read replica: waits (at most `timeout`)
+    /// until the replica has replayed everything the primary had written
+    /// when this was called, so a writer's next poll sees its own write.
+    /// True at once without a replica (or while it is being skipped).
+    pub fn wait_for_replica(&self, timeout: std::time::Duration) -> Result<bool, Unknown> {
+        if !self.pool.is_replica() || self.pool.replica_skipped() {
+            return Ok(true);
+        }
+        let started = std::time::Instant::now();
+        // the insert position: with asynchronous commit the write position
+        // can still be short of a commit record that is only in WAL buffers
+        let target: String = {
+            let mut primary = get_conn(self.pool.primary())?;
+            diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>(
+                "pg_current_wal_insert_lsn()::text",
+            ))
+            .get_result(&mut primary)?
+        };
+        loop {
+            let mut conn = get_conn(&self.pool)?;
+            // NULL on a server that is not replaying (the fallback primary)
+            let replayed: Option<bool> = diesel::select(
+                diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Bool>>(
+                    "pg_last_wal_replay_lsn() >= ",
+                )
+                .bind::<diesel::sql_types::Text, _>(&target)
+                .sql("::pg_lsn"),
+            )
+            .get_result(&mut conn)?;
+            if replayed != Some(false) {
+                return Ok(true);
+            }
+            if started.elapsed() >= timeout {
+                return Ok(false);
+            }
+            drop(conn);
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
     }
 
     /// Active listings after `after` in id order (the initial build).

@@ -107,6 +107,14 @@ fn run(
             Err(RecvTimeoutError::Disconnected) => return,
         }
         waiting.extend(requests.try_iter());
+        if !waiting.is_empty() {
+            // a writer waits for its write: on a replica, replay it first
+            match source.wait_for_replica(Duration::from_millis(900)) {
+                Ok(true) => {}
+                Ok(false) => tracing::warn!("read replica did not replay a write within 900 ms"),
+                Err(e) => tracing::warn!(error = %e, "read replica position unknown"),
+            }
+        }
         match poll(index, source, &mut writer, &mut follower) {
             Ok(_) => {
                 for w in waiting.drain(..) {

@@ -247,6 +247,7 @@ async fn hydrate(state: &web::Data<AppState>, ids: &[ListingId]) -> Result<Vec<V
 pub(crate) async fn run_search(
     state: web::Data<AppState>,
     p: SearchQueryParams,
+    user: Option<AuthUser>,
 ) -> Result<Vec<u8>, ApiError> {
     let r = request(&p);
     if r.needs_engine() {
@@ -274,6 +275,7 @@ pub(crate) async fn run_search(
         after,
         limit: limit + 1,
         include_sold_out: false,
+        viewer: user.as_ref().map(viewer),
     };
     let mut rows = blocking(move || state.catalog.search(&params)).await?;
     let next_cursor = if rows.len() > usize::try_from(limit).unwrap_or(0) {
@@ -310,6 +312,7 @@ pub(crate) async fn run_search(
     responses(
         (status = 200, description = "A page of listings", body = SearchResponse),
         (status = 400, description = "`invalid_query`, `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`: a token was sent but is invalid (a seller's staff sending theirs with `seller_id` reads their own latest writes)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed` (unknown grade, certification, sort, facet …)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`search_unavailable`: this instance's search index is still being built (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
     )
@@ -318,8 +321,9 @@ pub(crate) async fn run_search(
 pub async fn search_listings(
     state: web::Data<AppState>,
     params: web::Query<SearchQueryParams>,
+    user: OptionalUser,
 ) -> Result<HttpResponse, ApiError> {
-    let body = run_search(state, params.into_inner()).await?;
+    let body = run_search(state, params.into_inner(), user.0).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .body(body))
@@ -440,15 +444,19 @@ pub struct StorefrontResponse {
     params(("org_id" = Uuid, Path, description = "Organization id")),
     responses(
         (status = 200, description = "The storefront", body = StorefrontResponse),
+        (status = 401, description = "`unauthorized`: a token was sent but is invalid (the seller's staff sending theirs read their own latest writes)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/storefronts/{org_id}")]
 pub async fn storefront(
     state: web::Data<AppState>,
     org_id: web::Path<Uuid>,
+    user: OptionalUser,
 ) -> Result<HttpResponse, ApiError> {
     let org = OrgId(org_id.into_inner());
-    let (o, listings) = blocking(move || state.catalog.storefront(org, 50)).await?;
+    let viewer = user.0.as_ref().map(viewer);
+    let (o, listings) =
+        blocking(move || state.catalog.storefront(org, 50, viewer.as_ref())).await?;
     Ok(HttpResponse::Ok().json(StorefrontResponse {
         organization: o.into(),
         listings: listings.iter().map(ListingResponse::from).collect(),
