@@ -5,6 +5,8 @@
 # Memory must not grow once warm: the last interval's RSS is compared with
 # the second's.
 MINUTES=${BENCH_SOAK_MINUTES:-5}
+# which loads run (a subset helps tell where memory goes)
+KINDS=${BENCH_SOAK_KINDS:-reads search orders pays}
 INTERVAL=${BENCH_SOAK_INTERVAL:-30}
 ROUNDS=$(( MINUTES * 60 / INTERVAL ))
 SOAK="$ROOT/.dev/bench-soak"
@@ -44,7 +46,7 @@ rss() { awk '/VmRSS/ {print int($2 / 1024)}' "/proc/$SERVER/status"; }
 first_rss=""
 for round in $(seq 1 "$ROUNDS"); do
   pids=()
-  for kind in reads search orders pays; do
+  for kind in $KINDS; do
     case $kind in
       reads) script=bench/listing.lua ;; search) script="$SOAK/search.lua" ;;
       orders) script=bench/order.lua ;; pays) script=bench/payment.lua ;;
@@ -57,6 +59,7 @@ for round in $(seq 1 "$ROUNDS"); do
   line=$(printf '%-8s' $((round * INTERVAL)))
   p99max=0
   for kind in reads search orders pays; do
+    [[ " $KINDS " == *" $kind "* ]] || { line="$line $(printf '%10s' -)"; continue; }
     rps=$(awk '/Requests\/sec/ {printf "%d", $2}' "$SOAK/$kind.out")
     p99=$(awk '$1=="99%" {v=$2; if (v ~ /ms$/) {sub(/ms/, "", v)} else if (v ~ /us$/) {sub(/us/, "", v); v=v/1000} else if (v ~ /s$/) {sub(/s/, "", v); v=v*1000}; printf "%.0f", v}' "$SOAK/$kind.out")
     [ "${p99:-0}" -gt "$p99max" ] && p99max=$p99

@@ -19,6 +19,8 @@ pub fn env(db: &TestDb, smtp: &SmtpSink, prefix: &str) -> HashMap<String, String
         ("ORDER_SWEEP_INTERVAL_MS", "100"),
         ("SALES_COUNT_INTERVAL_MS", "300"),
         ("SEARCH_REFRESH_MS", "200"),
+        // delivered seller orders complete after a second (the sweep)
+        ("ORDER_AUTO_COMPLETE_SECS", "1"),
     ] {
         env.insert(k.into(), v.into());
     }
@@ -37,6 +39,7 @@ pub fn order_body(listing: &str, quantity: i32) -> Value {
 
 pub struct Shop {
     pub seller: String,
+    pub org: String,
     pub listing: String,
 }
 
@@ -55,7 +58,11 @@ pub async fn shop(api: &Http, stock: i64) -> Shop {
         .as_str()
         .unwrap()
         .to_owned();
-    Shop { seller, listing }
+    Shop {
+        seller,
+        org,
+        listing,
+    }
 }
 
 /// `n` buyer accounts written straight to the database (no password

@@ -17,6 +17,10 @@ use crate::market::{self, buyers, order_body, shop, stock_and_held};
 const STOCK: i64 = 300;
 const BUYERS: usize = 500;
 const PAID: usize = 100;
+/// Paid orders then shipped, delivered, auto-completed and settled.
+const SETTLED: usize = 20;
+/// Buyers joining the group buy that fails.
+const GROUP: usize = 10;
 
 async fn wait_until(what: &str, within: Duration, mut check: impl FnMut() -> bool) {
     let started = Instant::now();
@@ -230,4 +234,149 @@ async fn two_instances_sell_exactly_the_stock_share_the_cache_and_sweep_once() {
         assert_eq!(r["outbox"]["dead_deliveries"], 0, "{r}");
     }
     market::trial_balance(&api_b).await;
+
+    // Twenty paid orders are shipped and delivered through either instance;
+    // both instances' sweeps auto-complete them (each once), then a
+    // settlement run is started on each instance at the same moment: one
+    // statement, each seller order on it once.
+    let shipped: Vec<String> = payers[..SETTLED]
+        .iter()
+        .map(|(_, order)| {
+            db.db_strings(&format!(
+                "SELECT id::text AS v FROM seller_orders WHERE order_id = '{order}'"
+            ))
+            .remove(0)
+        })
+        .collect();
+    for (n, so) in shipped.iter().enumerate() {
+        let api = if n % 2 == 0 { &api_a } else { &api_b };
+        for step in ["accept", "ship", "deliver"] {
+            let body = if step == "ship" {
+                json!({"carrier": "邮政", "tracking_no": format!("EMS{n}")})
+            } else {
+                json!({})
+            };
+            let r = api
+                .post_auth(
+                    &format!("/api/v1/seller-orders/{so}/{step}"),
+                    &shop.seller,
+                    &body,
+                )
+                .await;
+            assert_eq!(r.status, 200, "{step}: {}", r.text);
+        }
+    }
+    let in_list = shipped
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(",");
+    wait_until("auto-completed", Duration::from_secs(10), || {
+        db.count(&format!(
+            "SELECT count(*) AS n FROM seller_orders WHERE id IN ({in_list}) AND status = 'completed'"
+        )) == SETTLED as i64
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        db.count(&format!(
+            "SELECT count(*) AS n FROM order_events WHERE seller_order_id IN ({in_list}) AND to_status = 'completed'"
+        )),
+        SETTLED as i64,
+        "each seller order completed once"
+    );
+    let admin_a = api_a.admin_token().await;
+    let admin_b = api_b.admin_token().await;
+    let today = chrono::Utc::now().date_naive().to_string();
+    let body = json!({"period_end": today, "hold_days": 0});
+    let (x, y) = tokio::join!(
+        api_a.post_auth("/api/v1/settlements", &admin_a, &body),
+        api_b.post_auth("/api/v1/settlements", &admin_b, &body)
+    );
+    assert_eq!((x.status, y.status), (201, 201), "{} {}", x.text, y.text);
+    assert_eq!(
+        x.json()["statement_count"].as_i64().unwrap()
+            + y.json()["statement_count"].as_i64().unwrap(),
+        1,
+        "one statement for the seller, whichever run made it"
+    );
+    assert_eq!(
+        db.count("SELECT count(*) AS n FROM statement_lines"),
+        SETTLED as i64
+    );
+    assert_eq!(
+        db.count("SELECT count(DISTINCT seller_order_id) AS n FROM statement_lines"),
+        SETTLED as i64
+    );
+
+    // A group buy that misses its target: both instances' sweeps decide it
+    // at the deadline; each paid order is refunded once, stock comes back
+    // once, the outcome is recorded once.
+    let deadline = (chrono::Utc::now() + chrono::Duration::seconds(4)).to_rfc3339();
+    let group = api_a
+        .listing(
+            &shop.seller,
+            &shop.org,
+            json!({"sale_mode": "group_buy", "group_target_qty": 1000, "group_deadline": deadline,
+                   "stock": 100, "min_order_qty": 1, "tier_prices": []}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let joiners: Vec<_> = (0..GROUP)
+        .map(|i| {
+            let api = Http::new(if i % 2 == 0 { a.addr } else { b.addr });
+            let (token, group) = (buyers[BUYERS - 1 - i].1.clone(), group.clone());
+            tokio::spawn(async move {
+                let o = api
+                    .send(
+                        api.client
+                            .post(api.url("/api/v1/orders"))
+                            .bearer_auth(&token)
+                            .header("idempotency-key", format!("group-{i}"))
+                            .json(&order_body(&group, 1)),
+                    )
+                    .await;
+                assert_eq!(o.status, 201, "{}", o.text);
+                let oid = o.json()["id"].as_str().unwrap().to_owned();
+                api.pay(&token, &oid).await;
+            })
+        })
+        .collect();
+    for j in joiners {
+        j.await.unwrap();
+    }
+    let group_stock = format!("SELECT stock::bigint AS n FROM listings WHERE id = '{group}'");
+    assert_eq!(db.count(&group_stock), 100 - GROUP as i64);
+    let refunded = format!(
+        "SELECT count(*) AS n FROM seller_orders s JOIN order_items i ON i.seller_order_id = s.id \
+         WHERE i.listing_id = '{group}' AND s.status = 'refunded'"
+    );
+    wait_until("group buy decided", Duration::from_secs(15), || {
+        db.count(&refunded) == GROUP as i64
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(db.count(&group_stock), 100, "stock returned once");
+    assert_eq!(
+        db.count(&format!(
+            "SELECT count(*) AS n FROM order_events e JOIN order_items i ON i.seller_order_id = e.seller_order_id \
+             WHERE i.listing_id = '{group}' AND e.to_status = 'refunded'"
+        )),
+        GROUP as i64,
+        "each refunded once"
+    );
+    assert_eq!(
+        db.count(&format!(
+            "SELECT count(*) AS n FROM journal_entries e JOIN order_items i ON i.seller_order_id = e.source_id \
+             WHERE i.listing_id = '{group}' AND e.source_kind = 'seller_order_refunded'"
+        )),
+        GROUP as i64
+    );
+    assert_eq!(
+        db.count("SELECT count(*) AS n FROM group_buy_outcomes WHERE outcome = 'failed'"),
+        1
+    );
+    market::trial_balance(&api_a).await;
 }
