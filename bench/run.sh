@@ -68,10 +68,25 @@ psql_bench() {
   PGPASSWORD=coopmart psql -h 127.0.0.1 -p "${COOPMART_PG_PORT:-55432}" -U coopmart -d "$BENCH_DB" -tAq "$@"
 }
 
+# wait_indexed [PORT]: waits (≤ 180 s) until that instance's search index
+# holds every active listing, so no measurement shares the CPU with indexing
+# (a fresh instance builds its index; seeded listings are indexed by polls)
+wait_indexed() {
+  local port=${1:-$PORT} want docs i
+  want=$(psql_bench -c "SELECT count(*) FROM listings WHERE status = 'active'")
+  for i in $(seq 1 1800); do
+    docs=$(curl -fs "http://127.0.0.1:$port/readyz" 2>/dev/null | sed -n 's/.*"documents":\([0-9]*\).*/\1/p' || true)
+    [ "${docs:-0}" -ge "$want" ] && return 0
+    sleep 0.1
+  done
+  echo "[bench] warning: the index on port $port holds ${docs:-0} of $want listings after 180 s"
+}
+
 echo "[bench] seeding 10,000 listings"
 ./target/release/coopmart seed-bench 10000 >/dev/null
 psql_bench -c "ANALYZE listings"
 echo "[bench] listings: $(psql_bench -c "SELECT count(*) FROM listings")"
+wait_indexed
 
 # pgbench tpcb-like on a database of its own (the write baseline): sets pgb_tps
 run_pgbench() {

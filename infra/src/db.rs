@@ -230,23 +230,14 @@ pub fn build_pool(
     connect_timeout: Duration,
     statement_timeout: Option<Duration>,
 ) -> PgPool {
-    let health = Arc::new(PoolHealth::default());
-    let manager = HealthyManager {
-        inner: ConnectionManager::<PgConnection>::new(url.expose_secret()),
-        health: health.clone(),
+    pool_of(
+        url,
+        max_size,
+        connect_timeout,
+        false,
         statement_timeout,
-    };
-    let pool = Pool::builder()
-        .max_size(max_size)
-        .min_idle(Some(0))
-        .connection_timeout(connect_timeout)
-        .test_on_check_out(false)
-        .build_unchecked(manager);
-    PgPool {
-        pool,
-        health,
-        fallback: None,
-    }
+        None,
+    )
 }
 
 /// A pool of connections to a read replica that falls back to `primary`:
@@ -261,6 +252,24 @@ pub fn build_replica_pool(
     max_size: u32,
     statement_timeout: Option<Duration>,
 ) -> PgPool {
+    pool_of(
+        url,
+        max_size,
+        DOWN_CHECKOUT_WAIT,
+        true,
+        statement_timeout,
+        Some(Box::new(primary.clone())),
+    )
+}
+
+fn pool_of(
+    url: &SecretString,
+    max_size: u32,
+    checkout_wait: Duration,
+    validate: bool,
+    statement_timeout: Option<Duration>,
+    fallback: Option<Box<PgPool>>,
+) -> PgPool {
     let health = Arc::new(PoolHealth::default());
     let manager = HealthyManager {
         inner: ConnectionManager::<PgConnection>::new(url.expose_secret()),
@@ -270,13 +279,13 @@ pub fn build_replica_pool(
     let pool = Pool::builder()
         .max_size(max_size)
         .min_idle(Some(0))
-        .connection_timeout(DOWN_CHECKOUT_WAIT)
-        .test_on_check_out(true)
+        .connection_timeout(checkout_wait)
+        .test_on_check_out(validate)
         .build_unchecked(manager);
     PgPool {
         pool,
         health,
-        fallback: Some(Box::new(primary.clone())),
+        fallback,
     }
 }
 
