@@ -42,20 +42,6 @@ fn balances_are_sums(app: &TestApp) {
     );
 }
 
-async fn seller_order_through(app: &TestApp, seller: &str, so: &str, steps: &[&str]) {
-    for step in steps {
-        let body = if *step == "ship" {
-            json!({"carrier": "邮政", "tracking_no": "EMS1"})
-        } else {
-            json!({})
-        };
-        let r = app
-            .post_auth(&format!("/api/v1/seller-orders/{so}/{step}"), seller, &body)
-            .await;
-        assert_eq!(r.status, 200, "{step}: {}", r.text);
-    }
-}
-
 #[tokio::test]
 async fn payments_completions_and_refunds_post_balanced_entries() {
     let app = spawn_app().await;
@@ -99,7 +85,8 @@ async fn payments_completions_and_refunds_post_balanced_entries() {
     assert_eq!(by_type(&tb, "buyer_funds_held"), (0, total));
 
     let so = o["seller_orders"][0]["id"].as_str().unwrap();
-    seller_order_through(&app, &seller, so, &["accept", "ship", "deliver"]).await;
+    app.seller_order_through(&seller, so, &["accept", "ship", "deliver"])
+        .await;
     let oid = o["id"].as_str().unwrap();
     let r = app
         .post_auth(
@@ -165,7 +152,8 @@ async fn payments_completions_and_refunds_post_balanced_entries() {
         .json();
     app.pay(&buyer, o2["id"].as_str().unwrap()).await;
     let so2 = o2["seller_orders"][0]["id"].as_str().unwrap();
-    seller_order_through(&app, &seller, so2, &["accept", "refunds"]).await;
+    app.seller_order_through(&seller, so2, &["accept", "refunds"])
+        .await;
     let tb = trial_balance(&app, &admin).await;
     assert_eq!(
         by_type(&tb, "provider_clearing"),
@@ -286,10 +274,11 @@ async fn concurrent_orders_payments_completions_and_refunds_keep_the_books_balan
         let (app, seller, buyer) = (&app, &seller, &buyer);
         async move {
             if n % 4 == 1 {
-                seller_order_through(app, seller, &so, &["refunds"]).await;
+                app.seller_order_through(seller, &so, &["refunds"]).await;
                 return;
             }
-            seller_order_through(app, seller, &so, &["accept", "ship", "deliver"]).await;
+            app.seller_order_through(seller, &so, &["accept", "ship", "deliver"])
+                .await;
             if n % 4 == 2 {
                 let r = app
                     .post_auth(

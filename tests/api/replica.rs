@@ -56,16 +56,7 @@ async fn listing_reads_go_to_a_streaming_replica_with_read_your_writes_and_fallb
     })
     .await;
     // no index is awaited for a database of the test's own: wait here
-    for _ in 0..600 {
-        if app.state.search.ready() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(
-        app.state.search.ready(),
-        "search index built from the replica"
-    );
+    coopmart_tests::search_ready(&app.state).await;
 
     let seller = app.user_token("seller@replica.test").await;
     let org = app.create_org(&seller, "farmer_coop", None).await["id"]

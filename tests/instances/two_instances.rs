@@ -142,22 +142,7 @@ async fn two_instances_sell_exactly_the_stock_share_the_cache_and_sweep_once() {
             let api = Http::new(if i % 2 == 0 { b.addr } else { a.addr });
             let (token, order) = (tokens[i].clone(), order.clone());
             tokio::spawn(async move {
-                let p = api
-                    .post_auth(
-                        &format!("/api/v1/orders/{order}/payments"),
-                        &token,
-                        &json!({}),
-                    )
-                    .await;
-                assert_eq!(p.status, 201, "{}", p.text);
-                let pid = p.json()["id"].as_str().unwrap().to_owned();
-                let r = api
-                    .post_json(
-                        &format!("/api/v1/sandbox/payments/{pid}/succeed"),
-                        &json!({}),
-                    )
-                    .await;
-                assert_eq!(r.status, 200, "{}", r.text);
+                api.pay(&token, &order).await;
             })
         })
         .collect();
@@ -250,21 +235,8 @@ async fn two_instances_sell_exactly_the_stock_share_the_cache_and_sweep_once() {
         .collect();
     for (n, so) in shipped.iter().enumerate() {
         let api = if n % 2 == 0 { &api_a } else { &api_b };
-        for step in ["accept", "ship", "deliver"] {
-            let body = if step == "ship" {
-                json!({"carrier": "邮政", "tracking_no": format!("EMS{n}")})
-            } else {
-                json!({})
-            };
-            let r = api
-                .post_auth(
-                    &format!("/api/v1/seller-orders/{so}/{step}"),
-                    &shop.seller,
-                    &body,
-                )
-                .await;
-            assert_eq!(r.status, 200, "{step}: {}", r.text);
-        }
+        api.seller_order_through(&shop.seller, so, &["accept", "ship", "deliver"])
+            .await;
     }
     let in_list = shipped
         .iter()

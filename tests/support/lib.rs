@@ -186,7 +186,7 @@ pub fn test_env(db: &TestDb, smtp: &SmtpSink, redis_prefix: &str) -> HashMap<Str
 /// Spawns the app with default test settings.
 /// Waits until the instance's search index is built (as a load balancer
 /// waits for `/readyz`).
-async fn search_ready(state: &api::state::AppState) {
+pub async fn search_ready(state: &api::state::AppState) {
     for _ in 0..600 {
         if state.search.ready() {
             return;
@@ -730,6 +730,22 @@ impl Http {
     }
 
     /// Pays an order in the sandbox; returns the sandbox's answer.
+    /// Moves seller order `so` through `steps` (e.g. accept, ship,
+    /// deliver) as `seller`, each answered 200.
+    pub async fn seller_order_through(&self, seller: &str, so: &str, steps: &[&str]) {
+        for step in steps {
+            let body = if *step == "ship" {
+                serde_json::json!({"carrier": "邮政", "tracking_no": "EMS1"})
+            } else {
+                serde_json::json!({})
+            };
+            let r = self
+                .post_auth(&format!("/api/v1/seller-orders/{so}/{step}"), seller, &body)
+                .await;
+            assert_eq!(r.status, 200, "{step}: {}", r.text);
+        }
+    }
+
     pub async fn pay(&self, token: &str, order_id: &str) -> Value {
         let p = self
             .post_auth(
