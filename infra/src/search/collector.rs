@@ -1,16 +1,18 @@
 //! One pass over the matches: the best `limit + 1` after the cursor in the
-//! requested order, and the facet counts over every match.
+//! requested order, each match's relevance tier, and the facet counts over
+//! every match.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use domain::search::{RankKey, SearchSort, Tier};
-use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
 use tantivy::index::SegmentId;
-use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
+use tantivy::query::{EnableScoring, Query, Scorer, Weight};
+use tantivy::{DocId, DocSet, Searcher, SegmentReader, TERMINATED};
 
+use super::query::{ColumnFilter, Plan};
 use super::schema::Fields;
 
 /// Counts per facet value, by column value.
@@ -24,7 +26,7 @@ pub struct FacetTally {
 }
 
 impl FacetTally {
-    fn new(categories: usize) -> Self {
+    pub fn new(categories: usize) -> Self {
         Self {
             category: vec![0; categories],
             province: vec![0; 100],
@@ -34,17 +36,18 @@ impl FacetTally {
         }
     }
 
-    fn add(&mut self, o: &FacetTally) {
-        for (a, b) in [
-            (&mut self.category, &o.category),
-            (&mut self.province, &o.province),
-            (&mut self.grade, &o.grade),
-            (&mut self.mode, &o.mode),
-            (&mut self.certs, &o.certs),
-        ] {
-            for (x, y) in a.iter_mut().zip(b) {
-                *x += y;
-            }
+    fn count(&mut self, c: &Columns, doc: DocId) {
+        bump(
+            &mut self.category,
+            c.category.first(doc).unwrap_or(u64::MAX),
+        );
+        bump(&mut self.province, c.province.first(doc).unwrap_or(0));
+        bump(&mut self.grade, c.grade.first(doc).unwrap_or(u64::MAX));
+        bump(&mut self.mode, c.mode.first(doc).unwrap_or(u64::MAX));
+        let mut bits = c.certs.first(doc).unwrap_or(0);
+        while bits != 0 {
+            bump(&mut self.certs, u64::from(bits.trailing_zeros()));
+            bits &= bits - 1;
         }
     }
 }
@@ -96,24 +99,6 @@ impl ColumnCache {
     }
 }
 
-pub struct RankCollector<'a> {
-    pub columns: &'a ColumnCache,
-    pub fields: Fields,
-    pub sort: SearchSort,
-    pub after: Option<RankKey>,
-    /// How many to keep (the page size plus one, to know whether more follow).
-    pub keep: usize,
-    /// Count facets (over `categories` category ordinals), or not.
-    pub facets: Option<usize>,
-    /// The tier of every document this query matches (relevance).
-    pub tier: Tier,
-}
-
-pub struct Harvest {
-    pub top: Vec<RankKey>,
-    pub facets: Option<FacetTally>,
-}
-
 pub struct Columns {
     id_hi: Column<u64>,
     id_lo: Column<u64>,
@@ -127,118 +112,268 @@ pub struct Columns {
     certs: Column<u64>,
 }
 
-pub struct RankSegment {
-    cols: Arc<Columns>,
-    sort: SearchSort,
-    after: Option<RankKey>,
-    keep: usize,
-    tier: Tier,
-    top: Vec<RankKey>,
-    /// The worst key kept once the buffer was first trimmed: a document
-    /// that cannot beat it is not read further.
-    floor: Option<RankKey>,
-    tally: Option<FacetTally>,
-}
-
-/// Keeps the best `keep` keys; returns the worst of them.
-fn keep_best(top: &mut Vec<RankKey>, keep: usize, sort: SearchSort) -> Option<RankKey> {
-    if top.len() > keep && keep > 0 {
-        top.select_nth_unstable_by(keep - 1, |a, b| a.cmp_for(b, sort));
-        top.truncate(keep);
-        return top.last().copied();
+impl Columns {
+    fn accepts(&self, f: &ColumnFilter, doc: DocId) -> bool {
+        let is =
+            |col: &Column<u64>, want: Option<u64>| want.is_none_or(|w| col.first(doc) == Some(w));
+        let price = || self.price.first(doc).unwrap_or(0);
+        is(&self.grade, f.grade)
+            && is(&self.mode, f.mode)
+            && is(&self.province, f.province)
+            && f.cert
+                .is_none_or(|bit| self.certs.first(doc).unwrap_or(0) & bit != 0)
+            && f.min_price.is_none_or(|m| price() >= m)
+            && f.max_price.is_none_or(|m| price() <= m)
     }
-    None
 }
 
-impl Collector for RankCollector<'_> {
-    type Fruit = Harvest;
-    type Child = RankSegment;
+/// The weights of a [`Plan`], built once per search.
+pub struct Weights {
+    all: Box<dyn Weight>,
+    columns: ColumnFilter,
+    exact: Option<Box<dyn Weight>>,
+    title: Vec<Box<dyn Weight>>,
+    meta: Vec<Box<dyn Weight>>,
+}
 
-    fn for_segment(
-        &self,
-        _segment: SegmentOrdinal,
-        reader: &SegmentReader,
-    ) -> tantivy::Result<RankSegment> {
-        Ok(RankSegment {
-            cols: self.columns.get(&self.fields, reader)?,
-            sort: self.sort,
-            after: self.after,
-            keep: self.keep,
-            tier: self.tier,
-            top: Vec::with_capacity(self.keep * 2 + 1),
-            floor: None,
-            tally: self.facets.map(FacetTally::new),
+impl Weights {
+    pub fn new(plan: &Plan, searcher: &Searcher) -> tantivy::Result<Self> {
+        let scoring = || EnableScoring::disabled_from_searcher(searcher);
+        let each = |qs: &[Box<dyn Query>]| -> tantivy::Result<Vec<Box<dyn Weight>>> {
+            qs.iter().map(|q| q.weight(scoring())).collect()
+        };
+        Ok(Self {
+            all: plan.all.weight(scoring())?,
+            columns: plan.columns,
+            exact: plan
+                .exact
+                .as_ref()
+                .map(|q| q.weight(scoring()))
+                .transpose()?,
+            title: each(&plan.title)?,
+            meta: each(&plan.meta)?,
         })
     }
 
-    fn requires_scoring(&self) -> bool {
-        false
+    /// Tiers are told apart only when the plan has words.
+    fn tiers(&self) -> bool {
+        !self.title.is_empty()
+    }
+}
+
+/// One pass over the matches: the best `keep` after the cursor in the
+/// requested order, and the facet counts over every match when asked.
+pub struct Pass<'a> {
+    pub columns: &'a ColumnCache,
+    pub fields: Fields,
+    pub sort: SearchSort,
+    pub after: Option<RankKey>,
+    /// How many to keep (the page size plus one, to know whether more follow).
+    pub keep: usize,
+}
+
+/// The best keys seen so far, best first, at most `keep`.
+struct Top {
+    keep: usize,
+    sort: SearchSort,
+    items: Vec<RankKey>,
+}
+
+impl Top {
+    /// The worst key kept once `keep` are kept: only a better one enters.
+    fn floor(&self) -> Option<&RankKey> {
+        if self.items.len() < self.keep {
+            return None;
+        }
+        self.items.last()
     }
 
-    fn merge_fruits(&self, fruits: Vec<Harvest>) -> tantivy::Result<Harvest> {
-        let mut top = Vec::new();
-        let mut tally: Option<FacetTally> = None;
-        for h in fruits {
-            top.extend(h.top);
-            if let Some(t) = h.facets {
-                match &mut tally {
-                    Some(all) => all.add(&t),
-                    None => tally = Some(t),
+    fn offer(&mut self, key: RankKey) {
+        if self.keep == 0
+            || self
+                .floor()
+                .is_some_and(|f| key.cmp_for(f, self.sort) != Ordering::Less)
+        {
+            return;
+        }
+        let at = self
+            .items
+            .partition_point(|x| x.cmp_for(&key, self.sort) == Ordering::Less);
+        self.items.insert(at, key);
+        self.items.truncate(self.keep);
+    }
+}
+
+/// Is `s` on `doc` (moving it forward to `doc` when it is behind)?
+fn on(s: &mut Box<dyn Scorer>, doc: DocId) -> bool {
+    let at = s.doc();
+    let at = if at < doc { s.seek(doc) } else { at };
+    at == doc
+}
+
+struct Cursors {
+    exact: Option<Box<dyn Scorer>>,
+    title: Vec<Box<dyn Scorer>>,
+    meta: Vec<Box<dyn Scorer>>,
+}
+
+impl Cursors {
+    /// The tier of a match (which found every word somewhere).
+    fn tier(&mut self, doc: DocId) -> Tier {
+        let mut all_in_title = true;
+        for (t, m) in self.title.iter_mut().zip(self.meta.iter_mut()) {
+            if on(t, doc) {
+                continue;
+            }
+            all_in_title = false;
+            if !on(m, doc) {
+                return Tier::Description;
+            }
+        }
+        if !all_in_title {
+            Tier::VarietyOrCategory
+        } else if self.exact.as_mut().is_some_and(|e| on(e, doc)) {
+            Tier::ExactTitle
+        } else {
+            Tier::AllWordsInTitle
+        }
+    }
+
+    /// The best tier a match at or after `doc` can still have.
+    fn best_from(&mut self, doc: DocId) -> Tier {
+        match &mut self.exact {
+            Some(e) => {
+                let at = e.doc();
+                let at = if at < doc { e.seek(doc) } else { at };
+                if at == TERMINATED {
+                    Tier::AllWordsInTitle
+                } else {
+                    Tier::ExactTitle
                 }
             }
+            None if self.title.is_empty() => Tier::Description,
+            None => Tier::AllWordsInTitle,
+        }
+    }
+}
+
+impl Pass<'_> {
+    /// Runs the pass over every segment; counts facets into `tally`.
+    pub fn run(
+        &self,
+        w: &Weights,
+        searcher: &Searcher,
+        mut tally: Option<&mut FacetTally>,
+    ) -> tantivy::Result<Vec<RankKey>> {
+        let mut top = Vec::new();
+        for reader in searcher.segment_readers() {
+            top.extend(self.segment(w, reader, tally.as_deref_mut())?);
         }
         top.sort_by(|a, b| a.cmp_for(b, self.sort));
         top.truncate(self.keep);
-        Ok(Harvest { top, facets: tally })
+        Ok(top)
     }
-}
 
-fn bump(counts: &mut [u64], i: u64) {
-    if let Some(c) = usize::try_from(i).ok().and_then(|i| counts.get_mut(i)) {
-        *c += 1;
+    fn segment(
+        &self,
+        w: &Weights,
+        reader: &SegmentReader,
+        mut tally: Option<&mut FacetTally>,
+    ) -> tantivy::Result<Vec<RankKey>> {
+        let c = self.columns.get(&self.fields, reader)?;
+        let scorer = |w: &dyn Weight| w.scorer(reader, 1.0);
+        let mut main = w.all.scorer(reader, 1.0)?;
+        let mut cursors = Cursors {
+            exact: w.exact.as_deref().map(scorer).transpose()?,
+            title: w
+                .title
+                .iter()
+                .map(|t| scorer(t.as_ref()))
+                .collect::<tantivy::Result<_>>()?,
+            meta: w
+                .meta
+                .iter()
+                .map(|m| scorer(m.as_ref()))
+                .collect::<tantivy::Result<_>>()?,
+        };
+        let tiers = w.tiers() && self.sort == SearchSort::Relevance;
+        // Documents are stored by sales, highest first (the index's sort),
+        // so in relevance and popularity order, once the worst kept key
+        // beats every document left, the page is complete: the pass stops,
+        // or only counts facets from there on.
+        let by_sales = matches!(self.sort, SearchSort::Relevance | SearchSort::Popular);
+        let alive = reader.alive_bitset();
+        let mut top = Top {
+            keep: self.keep,
+            sort: self.sort,
+            items: Vec::with_capacity(self.keep + 1),
+        };
+        let mut complete = self.keep == 0;
+        let mut doc = main.doc();
+        let checks = !w.columns.is_empty();
+        while doc != TERMINATED {
+            if alive.is_none_or(|a| a.is_alive(doc)) && (!checks || c.accepts(&w.columns, doc)) {
+                if let Some(t) = tally.as_deref_mut() {
+                    t.count(&c, doc);
+                }
+                if !complete {
+                    complete = self.rank(doc, &c, &mut cursors, &mut top, tiers, by_sales);
+                    if complete && tally.is_none() {
+                        break;
+                    }
+                }
+            }
+            doc = main.advance();
+        }
+        Ok(top.items)
     }
-}
 
-impl SegmentCollector for RankSegment {
-    type Fruit = Harvest;
-
-    fn collect(&mut self, doc: DocId, _score: Score) {
-        let c = &self.cols;
-        if let Some(t) = &mut self.tally {
-            bump(&mut t.category, c.category.first(doc).unwrap_or(u64::MAX));
-            bump(&mut t.province, c.province.first(doc).unwrap_or(0));
-            bump(&mut t.grade, c.grade.first(doc).unwrap_or(u64::MAX));
-            bump(&mut t.mode, c.mode.first(doc).unwrap_or(u64::MAX));
-            let bits = c.certs.first(doc).unwrap_or(0);
-            for b in 0..64 {
-                if bits & (1 << b) != 0 {
-                    bump(&mut t.certs, b);
+    /// Offers a match to the page; true once the page is complete (every
+    /// document from `doc` on is beaten by the worst kept key).
+    fn rank(
+        &self,
+        doc: DocId,
+        c: &Columns,
+        cursors: &mut Cursors,
+        top: &mut Top,
+        tiers: bool,
+        by_sales: bool,
+    ) -> bool {
+        let sold = c.sold.first(doc).unwrap_or(0);
+        if by_sales {
+            if let Some(f) = top.floor() {
+                let best = if tiers {
+                    cursors.best_from(doc)
+                } else {
+                    Tier::Description
+                };
+                if f.tier > best || (f.tier == best && f.sold_qty > sold) {
+                    return true;
                 }
             }
         }
-        if self.keep == 0 {
-            return; // facets only
-        }
-        let tier = self.tier;
+        let tier = if tiers {
+            cursors.tier(doc)
+        } else {
+            Tier::Description
+        };
         // the leading part of the order first: most documents stop here
-        if let Some(f) = &self.floor {
+        let beaten = top.floor().is_some_and(|f| {
             let lead = match self.sort {
-                SearchSort::Relevance => f
-                    .tier
-                    .cmp(&tier)
-                    .then_with(|| f.sold_qty.cmp(&c.sold.first(doc).unwrap_or(0))),
-                SearchSort::Popular => f.sold_qty.cmp(&c.sold.first(doc).unwrap_or(0)),
+                SearchSort::Relevance => f.tier.cmp(&tier).then(f.sold_qty.cmp(&sold)),
+                SearchSort::Popular => f.sold_qty.cmp(&sold),
                 SearchSort::Newest => f.created_us.cmp(&c.created.first(doc).unwrap_or(0)),
                 SearchSort::PriceAsc => c.price.first(doc).unwrap_or(0).cmp(&f.price_fen),
                 SearchSort::PriceDesc => f.price_fen.cmp(&c.price.first(doc).unwrap_or(0)),
             };
-            if lead == Ordering::Greater {
-                return;
-            }
+            lead == Ordering::Greater
+        });
+        if beaten {
+            return false;
         }
         let key = RankKey {
             tier,
-            sold_qty: c.sold.first(doc).unwrap_or(0),
+            sold_qty: sold,
             created_us: c.created.first(doc).unwrap_or(0),
             price_fen: c.price.first(doc).unwrap_or(0),
             id: uuid::Uuid::from_u64_pair(
@@ -248,21 +383,16 @@ impl SegmentCollector for RankSegment {
         };
         if self
             .after
-            .is_some_and(|a| key.cmp_for(&a, self.sort) != Ordering::Greater)
+            .is_none_or(|a| key.cmp_for(&a, self.sort) == Ordering::Greater)
         {
-            return;
+            top.offer(key);
         }
-        self.top.push(key);
-        if self.top.len() > self.keep * 2 {
-            self.floor = keep_best(&mut self.top, self.keep, self.sort).or(self.floor);
-        }
+        false
     }
+}
 
-    fn harvest(mut self) -> Harvest {
-        keep_best(&mut self.top, self.keep, self.sort);
-        Harvest {
-            top: self.top,
-            facets: self.tally,
-        }
+fn bump(counts: &mut [u64], i: u64) {
+    if let Some(c) = usize::try_from(i).ok().and_then(|i| counts.get_mut(i)) {
+        *c += 1;
     }
 }

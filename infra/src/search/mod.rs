@@ -17,14 +17,17 @@ use std::sync::{PoisonError, RwLock};
 use domain::catalog::{CategoryId, CertKind, Grade, ListingId, SaleMode};
 use domain::search::{
     EngineAnswer, EngineQuery, FacetCounts, FacetName, Hit, SearchDoc, SearchIndex, SearchSort,
-    Suggestion, Tier, Unknown,
+    Suggestion, Unknown,
 };
 use tantivy::collector::Count;
 use tantivy::query::TermQuery;
 use tantivy::schema::{IndexRecordOption, Term};
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument};
+use tantivy::{
+    Index, IndexReader, IndexSettings, IndexSortByField, IndexWriter, Order, ReloadPolicy,
+    TantivyDocument,
+};
 
-use collector::{ColumnCache, FacetTally, RankCollector};
+use collector::{ColumnCache, FacetTally, Pass, Weights};
 use schema::{Fields, SUGGEST_SEP};
 
 /// Memory the writer may use before it flushes a segment.
@@ -45,7 +48,18 @@ impl TantivyIndex {
     /// An empty index in memory.
     pub fn new() -> Result<Self, Unknown> {
         let (schema, fields) = schema::build_schema();
-        let index = Index::create_in_ram(schema);
+        // Documents stored by sales, highest first: a relevance or
+        // popularity pass stops early (see `collector`).
+        let index = Index::builder()
+            .schema(schema)
+            .settings(IndexSettings {
+                sort_by_field: Some(IndexSortByField {
+                    field: schema::SOLD.to_owned(),
+                    order: Order::Desc,
+                }),
+                ..IndexSettings::default()
+            })
+            .create_in_ram()?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -190,62 +204,31 @@ impl SearchIndex for TantivyIndex {
         let mut known = Vec::new();
         for w in &text.words {
             if let Some(p) = &w.pinyin {
-                let exists = |field: Option<tantivy::schema::Field>| -> tantivy::Result<bool> {
-                    let Some(field) = field else { return Ok(false) };
-                    let tq =
-                        TermQuery::new(Term::from_field_text(field, p), IndexRecordOption::Basic);
-                    Ok(searcher.search(&tq, &Count)? > 0)
-                };
-                if exists(self.fields.title.pinyin)? || exists(self.fields.meta.pinyin)? {
+                let spelt = TermQuery::new(
+                    Term::from_field_text(self.fields.any.pinyin, p),
+                    IndexRecordOption::Basic,
+                );
+                if searcher.search(&spelt, &Count)? > 0 {
                     known.push(p.clone());
                 }
             }
         }
         text.allow_typos(|p| known.iter().any(|k| k == p));
         let q = &EngineQuery { text, ..q.clone() };
-        let want = q.limit + 1;
-        let mut top = Vec::new();
-        let collect =
-            |tier: Tier, query: &dyn tantivy::query::Query, keep: usize, after, facets| {
-                searcher.search(
-                    query,
-                    &RankCollector {
-                        columns: &self.columns,
-                        fields: self.fields,
-                        sort: q.sort,
-                        after,
-                        keep,
-                        facets,
-                        tier,
-                    },
-                )
-            };
-        if q.sort == SearchSort::Relevance {
-            // best tier first; the cursor's tier and those below it
-            for (tier, query) in query::tiers(&self.fields, q) {
-                let after = match q.after {
-                    Some(a) if a.tier < tier => continue,
-                    Some(a) if a.tier == tier => Some(a),
-                    _ => None,
-                };
-                let harvest = collect(tier, query.as_ref(), want - top.len(), after, None)?;
-                top.extend(harvest.top);
-                if top.len() >= want {
-                    break;
-                }
-            }
-        } else {
-            let all = query::all_matches(&self.fields, q);
-            top = collect(Tier::Description, all.as_ref(), want, q.after, None)?.top;
-        }
-        let facets = if q.facets.is_empty() {
-            FacetCounts::new()
-        } else {
-            let all = query::all_matches(&self.fields, q);
-            match collect(Tier::Description, all.as_ref(), 0, None, Some(categories))?.facets {
-                Some(t) => self.facet_counts(&q.facets, &t),
-                None => FacetCounts::new(),
-            }
+        let plan = query::plan(&self.fields, q, q.sort == SearchSort::Relevance);
+        let weights = Weights::new(&plan, &searcher)?;
+        let pass = Pass {
+            columns: &self.columns,
+            fields: self.fields,
+            sort: q.sort,
+            after: q.after,
+            keep: q.limit + 1,
+        };
+        let mut tally = (!q.facets.is_empty()).then(|| FacetTally::new(categories));
+        let top = pass.run(&weights, &searcher, tally.as_mut())?;
+        let facets = match &tally {
+            Some(t) => self.facet_counts(&q.facets, t),
+            None => FacetCounts::new(),
         };
         let mut hits: Vec<Hit> = top
             .into_iter()

@@ -1,28 +1,30 @@
-//! An analysed query as tantivy queries, one per relevance tier.
+//! An analysed query as tantivy queries.
 //!
-//! Every word must be found in some group (title, meta, description). The
-//! tiers are evaluated best first, each as a plain intersection that
-//! excludes the tier above it:
+//! Every word must be found in some group (title, meta, description):
+//! that query, with the filters as clauses, yields every match. Relevance
+//! needs each match's tier; rather than one query per tier (each repeating
+//! the intersection and excluding the tier above with a union), the plan
+//! carries, per word, the query "found in the title" and "found in the meta
+//! group", and the exact-title term. The pass over the matches seeks those
+//! forward to each match (see `collector`):
 //!
 //! * exact title: every word in the title and the compacted title equal
 //!   to the compacted query;
-//! * every word in the title (and not exact);
-//! * every word in the title or meta group (and not every word in the title);
-//! * every word somewhere (and not every word in title or meta).
-//!
-//! A first page is usually filled by the first two, which need no union of
-//! groups at all. Filters are clauses of each.
+//! * every word in the title;
+//! * every word in the title or meta group;
+//! * every word somewhere.
 
 use std::ops::Bound;
 
+use domain::catalog::{Grade, SaleMode};
 use domain::search::analysis::{word_grams, QueryWord};
-use domain::search::{EngineQuery, Tier};
+use domain::search::EngineQuery;
 use tantivy::query::{
     AllQuery, BooleanQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery,
 };
 use tantivy::schema::{IndexRecordOption, Term};
 
-use super::schema::{Fields, Group};
+use super::schema::{cert_bits, ordinal, Fields, Group};
 
 fn term(field: tantivy::schema::Field, text: &str) -> Box<dyn Query> {
     Box::new(TermQuery::new(
@@ -60,7 +62,8 @@ fn word_in(w: &QueryWord, g: Group) -> Vec<Box<dyn Query>> {
             }
         })
         .collect();
-    if let (Some(field), Some(p)) = (g.pinyin, &w.pinyin) {
+    if let Some(p) = &w.pinyin {
+        let field = g.pinyin;
         if w.typo {
             out.push(Box::new(FuzzyTermQuery::new(
                 Term::from_field_text(field, p),
@@ -86,23 +89,68 @@ fn every_word(q: &EngineQuery, groups: &[Group]) -> Vec<(Occur, Box<dyn Query>)>
         .collect()
 }
 
-fn filters(f: &Fields, q: &EngineQuery) -> Vec<(Occur, Box<dyn Query>)> {
+/// Filters a pass checks from the fast-field columns of each text match,
+/// rather than intersecting their long posting lists (a grade or a
+/// province matches a quarter or a thirtieth of the catalog: seeking those
+/// lists costs more than reading a column for the few text matches).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ColumnFilter {
+    pub grade: Option<u64>,
+    pub mode: Option<u64>,
+    /// The certification's bit (see `schema::cert_bits`).
+    pub cert: Option<u64>,
+    pub province: Option<u64>,
+    pub min_price: Option<i64>,
+    pub max_price: Option<i64>,
+}
+
+impl ColumnFilter {
+    pub fn is_empty(&self) -> bool {
+        self.grade.is_none()
+            && self.mode.is_none()
+            && self.cert.is_none()
+            && self.province.is_none()
+            && self.min_price.is_none()
+            && self.max_price.is_none()
+    }
+}
+
+/// The filters as query clauses, and those left to the columns. Without
+/// words every filter is a clause (they are what the pass iterates).
+fn filters(f: &Fields, q: &EngineQuery) -> (Vec<(Occur, Box<dyn Query>)>, ColumnFilter) {
     let filters = &q.filters;
+    let text = !q.text.is_empty();
+    let mut columns = ColumnFilter::default();
     let mut tokens: Vec<String> = Vec::new();
     if let Some(c) = filters.category {
         tokens.push(format!("c:{c}"));
     }
     if let Some(r) = &filters.region_prefix {
-        tokens.push(format!("r:{r}"));
+        match r.parse::<u64>() {
+            Ok(p) if text && r.len() == 2 => columns.province = Some(p),
+            _ => tokens.push(format!("r:{r}")),
+        }
     }
     if let Some(k) = filters.certification {
-        tokens.push(format!("k:{}", k.as_str()));
+        if text {
+            columns.cert = Some(cert_bits(&[k]));
+        } else {
+            tokens.push(format!("k:{}", k.as_str()));
+        }
     }
     if let Some(g) = filters.grade {
-        tokens.push(format!("g:{}", g.as_str()));
+        if text {
+            columns.grade = Some(ordinal(Grade::ALL, g));
+        } else {
+            tokens.push(format!("g:{}", g.as_str()));
+        }
     }
     if let Some(m) = filters.sale_mode {
-        tokens.push(format!("m:{}", m.as_str()));
+        if text {
+            columns.mode = Some(ordinal(SaleMode::ALL, m));
+        } else {
+            tokens.push(format!("m:{}", m.as_str()));
+        }
     }
     if let Some(s) = filters.seller_id {
         tokens.push(format!("s:{s}"));
@@ -112,58 +160,64 @@ fn filters(f: &Fields, q: &EngineQuery) -> Vec<(Occur, Box<dyn Query>)> {
         .map(|t| (Occur::Must, term(f.filter, t)))
         .collect();
     if filters.min_price_fen.is_some() || filters.max_price_fen.is_some() {
-        let bound = |v: Option<i64>| match v {
-            Some(v) => Bound::Included(Term::from_field_i64(f.price, v)),
-            None => Bound::Unbounded,
-        };
-        out.push((
-            Occur::Must,
-            Box::new(RangeQuery::new(
-                bound(filters.min_price_fen),
-                bound(filters.max_price_fen),
-            )),
-        ));
+        if text {
+            columns.min_price = filters.min_price_fen;
+            columns.max_price = filters.max_price_fen;
+        } else {
+            let bound = |v: Option<i64>| match v {
+                Some(v) => Bound::Included(Term::from_field_i64(f.price, v)),
+                None => Bound::Unbounded,
+            };
+            out.push((
+                Occur::Must,
+                Box::new(RangeQuery::new(
+                    bound(filters.min_price_fen),
+                    bound(filters.max_price_fen),
+                )),
+            ));
+        }
     }
-    out
+    (out, columns)
 }
 
-fn query(mut clauses: Vec<(Occur, Box<dyn Query>)>, f: &Fields, q: &EngineQuery) -> Box<dyn Query> {
-    clauses.extend(filters(f, q));
+fn query(
+    mut clauses: Vec<(Occur, Box<dyn Query>)>,
+    filters: Vec<(Occur, Box<dyn Query>)>,
+) -> Box<dyn Query> {
+    clauses.extend(filters);
     if !clauses.iter().any(|(o, _)| *o == Occur::Must) {
         clauses.push((Occur::Must, Box::new(AllQuery)));
     }
     Box::new(BooleanQuery::new(clauses))
 }
 
-fn not(q: Vec<(Occur, Box<dyn Query>)>) -> (Occur, Box<dyn Query>) {
-    (Occur::MustNot, Box::new(BooleanQuery::new(q)))
+/// What a pass over the matches evaluates.
+pub struct Plan {
+    /// Every match: every word somewhere, and the filters not left to the
+    /// columns.
+    pub all: Box<dyn Query>,
+    pub columns: ColumnFilter,
+    /// The exact-title term (none without words).
+    pub exact: Option<Box<dyn Query>>,
+    /// Per word: found in the title.
+    pub title: Vec<Box<dyn Query>>,
+    /// Per word: found in the variety or category names.
+    pub meta: Vec<Box<dyn Query>>,
 }
 
-/// Every match of the query and its filters (facets, other sorts).
-pub fn all_matches(f: &Fields, q: &EngineQuery) -> Box<dyn Query> {
-    query(every_word(q, &[f.title, f.meta, f.desc]), f, q)
-}
-
-/// The tiers, best first, each with the query of its own matches.
-pub fn tiers(f: &Fields, q: &EngineQuery) -> Vec<(Tier, Box<dyn Query>)> {
-    if q.text.is_empty() {
-        return vec![(Tier::Description, query(Vec::new(), f, q))];
+pub fn plan(f: &Fields, q: &EngineQuery, tiers: bool) -> Plan {
+    let words = |g: Group| -> Vec<Box<dyn Query>> {
+        if !tiers {
+            return Vec::new();
+        }
+        q.text.words.iter().map(|w| any(word_in(w, g))).collect()
+    };
+    let (clauses, columns) = filters(f, q);
+    Plan {
+        all: query(every_word(q, &[f.any]), clauses),
+        columns,
+        exact: (tiers && !q.text.is_empty()).then(|| term(f.exact, &q.text.exact)),
+        title: words(f.title),
+        meta: words(f.meta),
     }
-    let exact = || term(f.exact, &q.text.exact);
-    let title = || every_word(q, &[f.title]);
-    let title_meta = || every_word(q, &[f.title, f.meta]);
-    let mut exact_tier = title();
-    exact_tier.push((Occur::Must, exact()));
-    let mut title_tier = title();
-    title_tier.push((Occur::MustNot, exact()));
-    let mut meta_tier = title_meta();
-    meta_tier.push(not(title()));
-    let mut rest = every_word(q, &[f.title, f.meta, f.desc]);
-    rest.push(not(title_meta()));
-    vec![
-        (Tier::ExactTitle, query(exact_tier, f, q)),
-        (Tier::AllWordsInTitle, query(title_tier, f, q)),
-        (Tier::VarietyOrCategory, query(meta_tier, f, q)),
-        (Tier::Description, query(rest, f, q)),
-    ]
 }

@@ -10,13 +10,16 @@ use tantivy::schema::{
 use tantivy::tokenizer::{PreTokenizedString, Token};
 use tantivy::TantivyDocument;
 
-/// Text fields are searched in three groups: the title, the "meta" group
-/// (variety and category names) and the description.
+/// Text fields are searched in groups: the title, the "meta" group
+/// (variety and category names), and "any" — title, meta and description
+/// together, so "every word somewhere" is one term per word rather than a
+/// union over the groups (the title and meta groups only tell a match's
+/// tier).
 #[derive(Clone, Copy)]
 pub struct Group {
     pub grams: Field,
-    /// Pinyin tokens (none for the description).
-    pub pinyin: Option<Field>,
+    /// Pinyin tokens of the title's and meta group's words.
+    pub pinyin: Field,
 }
 
 #[derive(Clone, Copy)]
@@ -27,7 +30,7 @@ pub struct Fields {
     pub id_lo: Field,
     pub title: Group,
     pub meta: Group,
-    pub desc: Group,
+    pub any: Group,
     /// The title without separators (exact match).
     pub exact: Field,
     /// Filter tokens: `c:` category (and ancestors), `r:` every region
@@ -47,6 +50,9 @@ pub struct Fields {
     pub certs: Field,
 }
 
+/// The field the index is sorted by (descending).
+pub const SOLD: &str = "sold";
+
 pub const SUGGEST_SEP: char = '\u{1}';
 
 pub fn build_schema() -> (Schema, Fields) {
@@ -58,25 +64,25 @@ pub fn build_schema() -> (Schema, Fields) {
             .set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
     let fast = NumericOptions::default().set_fast();
-    let group = |b: &mut tantivy::schema::SchemaBuilder, name: &str, pinyin: bool| Group {
+    let group = |b: &mut tantivy::schema::SchemaBuilder, name: &str| Group {
         grams: b.add_text_field(&format!("{name}_gram"), positions.clone()),
-        pinyin: pinyin.then(|| b.add_text_field(&format!("{name}_py"), STRING)),
+        pinyin: b.add_text_field(&format!("{name}_py"), STRING),
     };
-    let title = group(&mut b, "t", true);
-    let meta = group(&mut b, "m", true);
-    let desc = group(&mut b, "d", false);
+    let title = group(&mut b, "t");
+    let meta = group(&mut b, "m");
+    let any = group(&mut b, "a");
     let fields = Fields {
         id: b.add_text_field("id", STRING),
         id_hi: b.add_u64_field("id_hi", fast.clone()),
         id_lo: b.add_u64_field("id_lo", fast.clone()),
         title,
         meta,
-        desc,
+        any,
         exact: b.add_text_field("exact", STRING),
         filter: b.add_text_field("f", STRING),
         suggest: b.add_text_field("sug", STRING),
         price: b.add_i64_field("price", INDEXED | FAST),
-        sold: b.add_i64_field("sold", fast.clone()),
+        sold: b.add_i64_field(SOLD, fast.clone()),
         created: b.add_i64_field("created", fast.clone()),
         category: b.add_u64_field("cat", fast.clone()),
         province: b.add_u64_field("prov", fast.clone()),
@@ -123,16 +129,21 @@ pub fn to_document(f: &Fields, d: &SearchDoc, category: u64) -> TantivyDocument 
     let meta = d.meta_texts();
     doc.add_pre_tokenized_text(f.title.grams, pre_tokenized(grams(&[&d.title])));
     doc.add_pre_tokenized_text(f.meta.grams, pre_tokenized(grams(&meta)));
-    doc.add_pre_tokenized_text(f.desc.grams, pre_tokenized(grams(&[&d.description])));
+    let mut everything = vec![d.title.as_str()];
+    everything.extend(&meta);
+    everything.push(&d.description);
+    doc.add_pre_tokenized_text(f.any.grams, pre_tokenized(grams(&everything)));
     let title_words = chinese_words(&[&d.title]);
     let meta_words = chinese_words(&meta);
     let mut suggest: Vec<String> = Vec::new();
     for (words, field) in [(&title_words, f.title.pinyin), (&meta_words, f.meta.pinyin)] {
         for w in words {
             let spelt = pinyin_of(w);
-            if let (Some(field), Some((full, initials))) = (field, &spelt) {
-                doc.add_text(field, full);
-                doc.add_text(field, initials);
+            if let Some((full, initials)) = &spelt {
+                for field in [field, f.any.pinyin] {
+                    doc.add_text(field, full);
+                    doc.add_text(field, initials);
+                }
             }
             suggest.push(format!("w:{w}"));
             if let Some((full, initials)) = spelt {
