@@ -67,6 +67,22 @@ impl Local {
             .map(|(_, v)| v.clone())
     }
 
+    /// Several entries under one lock (search results).
+    fn get_many(&self, keys: &[Option<String>]) -> Vec<Option<Arc<Vec<u8>>>> {
+        let fresh = |map: &HashMap<String, (Instant, Arc<Vec<u8>>)>, key: &str| {
+            map.get(key)
+                .filter(|(at, _)| at.elapsed() < LOCAL_TTL)
+                .map(|(_, v)| v.clone())
+        };
+        match self.entries.lock() {
+            Ok(map) if self.subscribed.load(Ordering::Acquire) => keys
+                .iter()
+                .map(|k| k.as_deref().and_then(|k| fresh(&map, k)))
+                .collect(),
+            _ => vec![None; keys.len()],
+        }
+    }
+
     fn put(&self, key: &str, value: Arc<Vec<u8>>) {
         if !self.subscribed.load(Ordering::Acquire) {
             return;
@@ -161,14 +177,25 @@ impl ListingCache {
     pub async fn details(&self, ids: &[String]) -> Vec<Result<Arc<Vec<u8>>, FillToken>> {
         let mut out: Vec<Result<Arc<Vec<u8>>, FillToken>> = Vec::with_capacity(ids.len());
         let mut wanted: Vec<usize> = Vec::new();
-        for (i, id) in ids.iter().enumerate() {
-            if self.bypass(id) {
-                out.push(Err(FillToken(None, false)));
-                continue;
-            }
-            match self.local.as_ref().and_then(|l| l.get(&detail_key(id))) {
-                Some(v) => out.push(Ok(v)),
-                None => {
+        // the cacheable ids' keys (None: bypassed), one lock for all
+        let keys: Vec<Option<String>> = {
+            let pending = self.pending.lock();
+            ids.iter()
+                .map(|id| {
+                    let bypass = !self.enabled || pending.as_ref().map_or(true, |p| p.contains(id));
+                    (!bypass).then(|| detail_key(id))
+                })
+                .collect()
+        };
+        let local = match &self.local {
+            Some(l) => l.get_many(&keys),
+            None => vec![None; ids.len()],
+        };
+        for (i, (key, hit)) in keys.iter().zip(local).enumerate() {
+            match (key, hit) {
+                (None, _) => out.push(Err(FillToken(None, false))),
+                (Some(_), Some(v)) => out.push(Ok(v)),
+                (Some(_), None) => {
                     wanted.push(i);
                     out.push(Err(FillToken(None, false)));
                 }

@@ -58,6 +58,18 @@ impl SearchRequest {
             || self.sort.as_deref() == Some(SearchSort::Relevance.as_str())
     }
 
+    /// Does the engine stop once the page is full? In relevance and
+    /// popularity order without facets it does (the index is stored by
+    /// sales), so such a search is short enough to run where the request
+    /// is served rather than being handed to another thread.
+    pub fn stops_early(&self) -> bool {
+        self.facets.is_none()
+            && matches!(
+                self.sort_name().parse::<SearchSort>(),
+                Ok(SearchSort::Relevance | SearchSort::Popular)
+            )
+    }
+
     /// The order asked for: relevance when there is text, else newest.
     pub fn sort_name(&self) -> &str {
         match (&self.sort, self.q.as_deref().map(str::trim)) {

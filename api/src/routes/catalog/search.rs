@@ -156,8 +156,12 @@ async fn engine_search(
         let text = cursor_text(c)?;
         r.after = Some(RankKey::parse_cursor(&sort_label, &text).ok_or_else(invalid_cursor)?);
     }
-    let s = state.clone();
-    let page = blocking(move || s.search.search(&r)).await?;
+    let page = if r.stops_early() {
+        state.search.search(&r)?
+    } else {
+        let s = state.clone();
+        blocking(move || s.search.search(&r)).await?
+    };
     let next_cursor = if page.more {
         page.hits.last().map(|h| {
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(h.key.cursor_text(page.sort))
