@@ -9,9 +9,11 @@ use std::sync::{Arc, PoisonError, RwLock};
 use domain::search::{RankKey, SearchSort, Tier};
 use tantivy::columnar::Column;
 use tantivy::index::SegmentId;
-use tantivy::query::{EnableScoring, Query, Scorer, Weight};
-use tantivy::{DocId, DocSet, Searcher, SegmentReader, TERMINATED};
+use tantivy::query::{AllScorer, EnableScoring, Query, Scorer, Weight};
+use tantivy::schema::Term;
+use tantivy::{BitSet, DocId, DocSet, Searcher, SegmentReader, TERMINATED};
 
+use super::dense::DenseTerms;
 use super::query::{ColumnFilter, Plan};
 use super::schema::Fields;
 
@@ -129,7 +131,8 @@ impl Columns {
 
 /// The weights of a [`Plan`], built once per search.
 pub struct Weights {
-    all: Box<dyn Weight>,
+    /// The plan's clauses (none: every document), with their terms.
+    clauses: Vec<(Box<dyn Weight>, Vec<Term>)>,
     columns: ColumnFilter,
     exact: Option<Box<dyn Weight>>,
     title: Vec<Box<dyn Weight>>,
@@ -143,7 +146,11 @@ impl Weights {
             qs.iter().map(|q| q.weight(scoring())).collect()
         };
         Ok(Self {
-            all: plan.all.weight(scoring())?,
+            clauses: plan
+                .clauses
+                .iter()
+                .map(|c| Ok((c.query.weight(scoring())?, c.terms.clone())))
+                .collect::<tantivy::Result<_>>()?,
             columns: plan.columns,
             exact: plan
                 .exact
@@ -165,6 +172,7 @@ impl Weights {
 /// requested order, and the facet counts over every match when asked.
 pub struct Pass<'a> {
     pub columns: &'a ColumnCache,
+    pub dense: &'a DenseTerms,
     pub fields: Fields,
     pub sort: SearchSort,
     pub after: Option<RankKey>,
@@ -201,6 +209,80 @@ impl Top {
             .partition_point(|x| x.cmp_for(&key, self.sort) == Ordering::Less);
         self.items.insert(at, key);
         self.items.truncate(self.keep);
+    }
+}
+
+/// The documents in every clause: the shortest clause is walked, each of
+/// its documents checked against the dense clauses' bitsets, then sought
+/// in the other clauses (shortest first; a clause that lands further on
+/// moves the walk there).
+struct Matches {
+    lead: Box<dyn Scorer>,
+    dense: Vec<Arc<BitSet>>,
+    others: Vec<Box<dyn Scorer>>,
+}
+
+impl Matches {
+    fn new(w: &Weights, reader: &SegmentReader, dense: &DenseTerms) -> tantivy::Result<Self> {
+        let mut sought: Vec<Box<dyn Scorer>> = Vec::new();
+        let mut candidates: Vec<(Box<dyn Scorer>, &[Term])> = Vec::new();
+        for (weight, terms) in &w.clauses {
+            candidates.push((weight.scorer(reader, 1.0)?, terms));
+        }
+        candidates.sort_by_key(|(s, _)| s.size_hint());
+        let mut bits = Vec::new();
+        let mut rest = candidates.into_iter();
+        let lead = match rest.next() {
+            Some((s, _)) => s,
+            None => Box::new(AllScorer::new(reader.max_doc())),
+        };
+        for (scorer, terms) in rest {
+            match dense.get(reader, terms)? {
+                Some(b) => bits.push(b),
+                None => sought.push(scorer),
+            }
+        }
+        Ok(Self {
+            lead,
+            dense: bits,
+            others: sought,
+        })
+    }
+
+    /// The first match at or after the lead's current document.
+    fn settle(&mut self) -> DocId {
+        let mut doc = self.lead.doc();
+        'walk: while doc != TERMINATED {
+            if self.dense.iter().any(|b| !b.contains(doc)) {
+                doc = self.lead.advance();
+                continue;
+            }
+            for s in &mut self.others {
+                let at = s.doc();
+                let at = if at < doc { s.seek(doc) } else { at };
+                if at != doc {
+                    doc = if at == TERMINATED {
+                        TERMINATED
+                    } else {
+                        self.lead.seek(at)
+                    };
+                    continue 'walk;
+                }
+            }
+            return doc;
+        }
+        TERMINATED
+    }
+
+    fn first(&mut self) -> DocId {
+        self.settle()
+    }
+
+    fn next(&mut self) -> DocId {
+        if self.lead.advance() == TERMINATED {
+            return TERMINATED;
+        }
+        self.settle()
     }
 }
 
@@ -282,7 +364,7 @@ impl Pass<'_> {
     ) -> tantivy::Result<Vec<RankKey>> {
         let c = self.columns.get(&self.fields, reader)?;
         let scorer = |w: &dyn Weight| w.scorer(reader, 1.0);
-        let mut main = w.all.scorer(reader, 1.0)?;
+        let mut main = Matches::new(w, reader, self.dense)?;
         let mut cursors = Cursors {
             exact: w.exact.as_deref().map(scorer).transpose()?,
             title: w
@@ -309,7 +391,7 @@ impl Pass<'_> {
             items: Vec::with_capacity(self.keep + 1),
         };
         let mut complete = self.keep == 0;
-        let mut doc = main.doc();
+        let mut doc = main.first();
         let checks = !w.columns.is_empty();
         while doc != TERMINATED {
             if alive.is_none_or(|a| a.is_alive(doc)) && (!checks || c.accepts(&w.columns, doc)) {
@@ -323,7 +405,7 @@ impl Pass<'_> {
                     }
                 }
             }
-            doc = main.advance();
+            doc = main.next();
         }
         Ok(top.items)
     }

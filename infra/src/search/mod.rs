@@ -3,6 +3,7 @@
 //! change stamp (see `sync`). Postgres stays the truth.
 
 mod collector;
+mod dense;
 mod query;
 mod schema;
 pub mod source;
@@ -28,6 +29,7 @@ use tantivy::{
 };
 
 use collector::{ColumnCache, FacetTally, Pass, Weights};
+use dense::DenseTerms;
 use schema::{Fields, SUGGEST_SEP};
 
 /// Memory the writer may use before it flushes a segment.
@@ -41,6 +43,7 @@ pub struct TantivyIndex {
     /// are indexed).
     categories: RwLock<(Vec<CategoryId>, HashMap<CategoryId, u64>)>,
     columns: ColumnCache,
+    dense: DenseTerms,
     ready: AtomicBool,
 }
 
@@ -70,6 +73,7 @@ impl TantivyIndex {
             fields,
             categories: RwLock::new((Vec::new(), HashMap::new())),
             columns: ColumnCache::default(),
+            dense: DenseTerms::default(),
             ready: AtomicBool::new(false),
         })
     }
@@ -132,6 +136,7 @@ impl TantivyIndex {
             .map(|s| s.segment_id())
             .collect();
         self.columns.retain(&live);
+        self.dense.retain(&live);
         Ok(())
     }
 
@@ -219,6 +224,7 @@ impl SearchIndex for TantivyIndex {
         let weights = Weights::new(&plan, &searcher)?;
         let pass = Pass {
             columns: &self.columns,
+            dense: &self.dense,
             fields: self.fields,
             sort: q.sort,
             after: q.after,

@@ -20,7 +20,7 @@ use domain::catalog::{Grade, SaleMode};
 use domain::search::analysis::{word_grams, QueryWord};
 use domain::search::EngineQuery;
 use tantivy::query::{
-    AllQuery, BooleanQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery,
+    BooleanQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery,
 };
 use tantivy::schema::{IndexRecordOption, Term};
 
@@ -77,14 +77,49 @@ fn word_in(w: &QueryWord, g: Group) -> Vec<Box<dyn Query>> {
     out
 }
 
-/// Every word found within `groups`.
-fn every_word(q: &EngineQuery, groups: &[Group]) -> Vec<(Occur, Box<dyn Query>)> {
+/// One required clause of the matches, with its terms when it is exactly
+/// "any of these terms" (a long one is checked from a bitset, see `dense`).
+pub struct Clause {
+    pub query: Box<dyn Query>,
+    pub terms: Vec<Term>,
+}
+
+impl Clause {
+    fn term(field: tantivy::schema::Field, text: &str) -> Self {
+        Self {
+            query: term(field, text),
+            terms: vec![Term::from_field_text(field, text)],
+        }
+    }
+}
+
+/// The terms a word is any of in a group, if it is only terms (no phrase
+/// of a long word, no typo).
+fn word_terms(w: &QueryWord, g: Group) -> Option<Vec<Term>> {
+    let mut out = Vec::new();
+    for t in &w.texts {
+        match word_grams(t).as_slice() {
+            [(_, only)] => out.push(Term::from_field_text(g.grams, only)),
+            _ => return None,
+        }
+    }
+    if let Some(p) = &w.pinyin {
+        if w.typo {
+            return None;
+        }
+        out.push(Term::from_field_text(g.pinyin, p));
+    }
+    Some(out)
+}
+
+/// Every word found in the "any" group, a clause each.
+fn every_word(f: &Fields, q: &EngineQuery) -> Vec<Clause> {
     q.text
         .words
         .iter()
-        .map(|w| {
-            let forms = groups.iter().flat_map(|g| word_in(w, *g)).collect();
-            (Occur::Must, any(forms))
+        .map(|w| Clause {
+            query: any(word_in(w, f.any)),
+            terms: word_terms(w, f.any).unwrap_or_default(),
         })
         .collect()
 }
@@ -117,7 +152,7 @@ impl ColumnFilter {
 
 /// The filters as query clauses, and those left to the columns. Without
 /// words every filter is a clause (they are what the pass iterates).
-fn filters(f: &Fields, q: &EngineQuery) -> (Vec<(Occur, Box<dyn Query>)>, ColumnFilter) {
+fn filters(f: &Fields, q: &EngineQuery) -> (Vec<Clause>, ColumnFilter) {
     let filters = &q.filters;
     let text = !q.text.is_empty();
     let mut columns = ColumnFilter::default();
@@ -155,10 +190,7 @@ fn filters(f: &Fields, q: &EngineQuery) -> (Vec<(Occur, Box<dyn Query>)>, Column
     if let Some(s) = filters.seller_id {
         tokens.push(format!("s:{s}"));
     }
-    let mut out: Vec<(Occur, Box<dyn Query>)> = tokens
-        .iter()
-        .map(|t| (Occur::Must, term(f.filter, t)))
-        .collect();
+    let mut out: Vec<Clause> = tokens.iter().map(|t| Clause::term(f.filter, t)).collect();
     if filters.min_price_fen.is_some() || filters.max_price_fen.is_some() {
         if text {
             columns.min_price = filters.min_price_fen;
@@ -168,34 +200,23 @@ fn filters(f: &Fields, q: &EngineQuery) -> (Vec<(Occur, Box<dyn Query>)>, Column
                 Some(v) => Bound::Included(Term::from_field_i64(f.price, v)),
                 None => Bound::Unbounded,
             };
-            out.push((
-                Occur::Must,
-                Box::new(RangeQuery::new(
+            out.push(Clause {
+                query: Box::new(RangeQuery::new(
                     bound(filters.min_price_fen),
                     bound(filters.max_price_fen),
                 )),
-            ));
+                terms: Vec::new(),
+            });
         }
     }
     (out, columns)
 }
 
-fn query(
-    mut clauses: Vec<(Occur, Box<dyn Query>)>,
-    filters: Vec<(Occur, Box<dyn Query>)>,
-) -> Box<dyn Query> {
-    clauses.extend(filters);
-    if !clauses.iter().any(|(o, _)| *o == Occur::Must) {
-        clauses.push((Occur::Must, Box::new(AllQuery)));
-    }
-    Box::new(BooleanQuery::new(clauses))
-}
-
 /// What a pass over the matches evaluates.
 pub struct Plan {
-    /// Every match: every word somewhere, and the filters not left to the
-    /// columns.
-    pub all: Box<dyn Query>,
+    /// Every match is in all of these (every word somewhere, the filters
+    /// not left to the columns); none: every document.
+    pub clauses: Vec<Clause>,
     pub columns: ColumnFilter,
     /// The exact-title term (none without words).
     pub exact: Option<Box<dyn Query>>,
@@ -212,9 +233,11 @@ pub fn plan(f: &Fields, q: &EngineQuery, tiers: bool) -> Plan {
         }
         q.text.words.iter().map(|w| any(word_in(w, g))).collect()
     };
-    let (clauses, columns) = filters(f, q);
+    let (filters, columns) = filters(f, q);
+    let mut clauses = every_word(f, q);
+    clauses.extend(filters);
     Plan {
-        all: query(every_word(q, &[f.any]), clauses),
+        clauses,
         columns,
         exact: (tiers && !q.text.is_empty()).then(|| term(f.exact, &q.text.exact)),
         title: words(f.title),
