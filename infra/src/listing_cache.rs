@@ -17,7 +17,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LockResult, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -50,10 +50,19 @@ pub enum Tier {
 pub struct FillToken(Option<Vec<u8>>, bool);
 
 struct Local {
-    entries: Mutex<HashMap<String, (Instant, Arc<Vec<u8>>)>>,
+    entries: Mutex<Entries>,
     /// Hot lists apart, so evicting all of them is cheap.
-    hot: Mutex<HashMap<String, (Instant, Arc<Vec<u8>>)>>,
+    hot: Mutex<Entries>,
     subscribed: AtomicBool,
+}
+
+type Entries = HashMap<String, (Instant, Arc<Vec<u8>>)>;
+
+/// An entry younger than the in-process TTL.
+fn fresh(map: &Entries, key: &str) -> Option<Arc<Vec<u8>>> {
+    map.get(key)
+        .filter(|(at, _)| at.elapsed() < LOCAL_TTL)
+        .map(|(_, v)| v.clone())
 }
 
 impl Local {
@@ -61,19 +70,11 @@ impl Local {
         if !self.subscribed.load(Ordering::Acquire) {
             return None;
         }
-        let map = self.entries.lock().ok()?;
-        map.get(key)
-            .filter(|(at, _)| at.elapsed() < LOCAL_TTL)
-            .map(|(_, v)| v.clone())
+        fresh(&*self.entries.lock().ok()?, key)
     }
 
     /// Several entries under one lock (search results).
     fn get_many(&self, keys: &[Option<String>]) -> Vec<Option<Arc<Vec<u8>>>> {
-        let fresh = |map: &HashMap<String, (Instant, Arc<Vec<u8>>)>, key: &str| {
-            map.get(key)
-                .filter(|(at, _)| at.elapsed() < LOCAL_TTL)
-                .map(|(_, v)| v.clone())
-        };
         match self.entries.lock() {
             Ok(map) if self.subscribed.load(Ordering::Acquire) => keys
                 .iter()
@@ -142,7 +143,13 @@ impl ListingCache {
     }
 
     fn bypass(&self, id: &str) -> bool {
-        !self.enabled || self.pending.lock().map(|p| p.contains(id)).unwrap_or(true)
+        self.bypassed(&self.pending.lock(), id)
+    }
+
+    /// Is `id` not served from the cache (caching off, or its invalidation
+    /// has not reached Redis)? `pending` is the locked set.
+    fn bypassed(&self, pending: &LockResult<MutexGuard<'_, HashSet<String>>>, id: &str) -> bool {
+        !self.enabled || pending.as_ref().map_or(true, |p| p.contains(id))
     }
 
     /// A cached listing detail, or the token to fill it after a miss.
@@ -181,10 +188,7 @@ impl ListingCache {
         let keys: Vec<Option<String>> = {
             let pending = self.pending.lock();
             ids.iter()
-                .map(|id| {
-                    let bypass = !self.enabled || pending.as_ref().map_or(true, |p| p.contains(id));
-                    (!bypass).then(|| detail_key(id))
-                })
+                .map(|id| (!self.bypassed(&pending, id)).then(|| detail_key(id)))
                 .collect()
         };
         let local = match &self.local {

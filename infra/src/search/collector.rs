@@ -140,7 +140,7 @@ pub struct Weights {
 }
 
 impl Weights {
-    pub fn new(plan: &Plan, searcher: &Searcher) -> tantivy::Result<Self> {
+    pub fn new(plan: Plan, searcher: &Searcher) -> tantivy::Result<Self> {
         let scoring = || EnableScoring::disabled_from_searcher(searcher);
         let each = |qs: &[Box<dyn Query>]| -> tantivy::Result<Vec<Box<dyn Weight>>> {
             qs.iter().map(|q| q.weight(scoring())).collect()
@@ -148,8 +148,8 @@ impl Weights {
         Ok(Self {
             clauses: plan
                 .clauses
-                .iter()
-                .map(|c| Ok((c.query.weight(scoring())?, c.terms.clone())))
+                .into_iter()
+                .map(|c| Ok((c.query.weight(scoring())?, c.terms)))
                 .collect::<tantivy::Result<_>>()?,
             columns: plan.columns,
             exact: plan
@@ -258,8 +258,7 @@ impl Matches {
                 continue;
             }
             for s in &mut self.others {
-                let at = s.doc();
-                let at = if at < doc { s.seek(doc) } else { at };
+                let at = reach(s, doc);
                 if at != doc {
                     doc = if at == TERMINATED {
                         TERMINATED
@@ -288,9 +287,18 @@ impl Matches {
 
 /// Is `s` on `doc` (moving it forward to `doc` when it is behind)?
 fn on(s: &mut Box<dyn Scorer>, doc: DocId) -> bool {
+    reach(s, doc) == doc
+}
+
+/// Moves `s` to its first document at or after `doc` (it only moves
+/// forward: one already past `doc` stays) and returns that document.
+fn reach(s: &mut Box<dyn Scorer>, doc: DocId) -> DocId {
     let at = s.doc();
-    let at = if at < doc { s.seek(doc) } else { at };
-    at == doc
+    if at < doc {
+        s.seek(doc)
+    } else {
+        at
+    }
 }
 
 struct Cursors {
@@ -325,9 +333,7 @@ impl Cursors {
     fn best_from(&mut self, doc: DocId) -> Tier {
         match &mut self.exact {
             Some(e) => {
-                let at = e.doc();
-                let at = if at < doc { e.seek(doc) } else { at };
-                if at == TERMINATED {
+                if reach(e, doc) == TERMINATED {
                     Tier::AllWordsInTitle
                 } else {
                     Tier::ExactTitle

@@ -22,10 +22,9 @@ pub const DENSE_RATIO: u64 = 256;
 /// Bitsets kept per segment at most (then new dense clauses are sought).
 pub const MAX_PER_SEGMENT: usize = 512;
 
-type Key = (SegmentId, Vec<Term>);
-
+/// Per segment, the bitsets by their clause's terms.
 #[derive(Default)]
-pub struct DenseTerms(RwLock<HashMap<Key, Arc<BitSet>>>);
+pub struct DenseTerms(RwLock<HashMap<SegmentId, HashMap<Vec<Term>, Arc<BitSet>>>>);
 
 impl DenseTerms {
     /// The documents of any of `terms` in `reader` as a bitset, if they
@@ -38,15 +37,15 @@ impl DenseTerms {
         if terms.is_empty() {
             return Ok(None);
         }
-        let key = (reader.segment_id(), terms.to_vec());
-        if let Some(b) = self
-            .0
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
-        {
-            return Ok(Some(b.clone()));
-        }
+        let segment = reader.segment_id();
+        let kept = {
+            let all = self.0.read().unwrap_or_else(PoisonError::into_inner);
+            let ours = all.get(&segment);
+            if let Some(b) = ours.and_then(|m| m.get(terms)) {
+                return Ok(Some(b.clone()));
+            }
+            ours.map_or(0, HashMap::len)
+        };
         let mut infos = Vec::new();
         let mut docs = 0u64;
         for t in terms {
@@ -59,14 +58,6 @@ impl DenseTerms {
         if docs * DENSE_RATIO < u64::from(reader.max_doc()) {
             return Ok(None);
         }
-        let segment = reader.segment_id();
-        let kept = self
-            .0
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .keys()
-            .filter(|(s, _)| *s == segment)
-            .count();
         if kept >= MAX_PER_SEGMENT {
             return Ok(None);
         }
@@ -84,7 +75,9 @@ impl DenseTerms {
         self.0
             .write()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(key, bits.clone());
+            .entry(segment)
+            .or_default()
+            .insert(terms.to_vec(), bits.clone());
         Ok(Some(bits))
     }
 
@@ -93,6 +86,6 @@ impl DenseTerms {
         self.0
             .write()
             .unwrap_or_else(PoisonError::into_inner)
-            .retain(|(id, _), _| live.contains(id));
+            .retain(|id, _| live.contains(id));
     }
 }

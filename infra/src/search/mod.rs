@@ -221,7 +221,7 @@ impl SearchIndex for TantivyIndex {
         text.allow_typos(|p| known.iter().any(|k| k == p));
         let q = &EngineQuery { text, ..q.clone() };
         let plan = query::plan(&self.fields, q, q.sort == SearchSort::Relevance);
-        let weights = Weights::new(&plan, &searcher)?;
+        let weights = Weights::new(plan, &searcher)?;
         let pass = Pass {
             columns: &self.columns,
             dense: &self.dense,

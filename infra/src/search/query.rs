@@ -44,37 +44,56 @@ fn any(mut clauses: Vec<Box<dyn Query>>) -> Box<dyn Query> {
     ))
 }
 
-/// A word found in one group: a substring of its text, or its pinyin.
-fn word_in(w: &QueryWord, g: Group) -> Vec<Box<dyn Query>> {
-    let mut out: Vec<Box<dyn Query>> = w
+/// One way a word is found in a group.
+enum Form {
+    /// A word of up to three characters (its own gram), or a pinyin token.
+    Term(Term),
+    /// A longer word: the phrase of its trigrams.
+    Phrase(Vec<(usize, Term)>),
+    /// A pinyin token within one typo.
+    Fuzzy(Term),
+}
+
+impl Form {
+    fn query(self) -> Box<dyn Query> {
+        match self {
+            Form::Term(t) => Box::new(TermQuery::new(t, IndexRecordOption::Basic)),
+            Form::Phrase(grams) => Box::new(PhraseQuery::new_with_offset(grams)),
+            Form::Fuzzy(t) => Box::new(FuzzyTermQuery::new(t, 1, true)),
+        }
+    }
+}
+
+/// The ways a word is found in one group: a substring of its text (or of
+/// a synonym's), or its pinyin.
+fn forms(w: &QueryWord, g: Group) -> Vec<Form> {
+    let mut out: Vec<Form> = w
         .texts
         .iter()
-        .map(|t| {
-            let grams = word_grams(t);
-            match grams.as_slice() {
-                [(_, only)] => term(g.grams, only),
-                _ => Box::new(PhraseQuery::new_with_offset(
-                    grams
-                        .iter()
-                        .map(|(o, x)| (*o, Term::from_field_text(g.grams, x)))
-                        .collect(),
-                )) as Box<dyn Query>,
-            }
+        .map(|t| match word_grams(t).as_slice() {
+            [(_, only)] => Form::Term(Term::from_field_text(g.grams, only)),
+            grams => Form::Phrase(
+                grams
+                    .iter()
+                    .map(|(o, x)| (*o, Term::from_field_text(g.grams, x)))
+                    .collect(),
+            ),
         })
         .collect();
     if let Some(p) = &w.pinyin {
-        let field = g.pinyin;
-        if w.typo {
-            out.push(Box::new(FuzzyTermQuery::new(
-                Term::from_field_text(field, p),
-                1,
-                true,
-            )));
+        let t = Term::from_field_text(g.pinyin, p);
+        out.push(if w.typo {
+            Form::Fuzzy(t)
         } else {
-            out.push(term(field, p));
-        }
+            Form::Term(t)
+        });
     }
     out
+}
+
+/// A word found in one group.
+fn word_in(w: &QueryWord, g: Group) -> Box<dyn Query> {
+    any(forms(w, g).into_iter().map(Form::query).collect())
 }
 
 /// One required clause of the matches, with its terms when it is exactly
@@ -93,33 +112,24 @@ impl Clause {
     }
 }
 
-/// The terms a word is any of in a group, if it is only terms (no phrase
-/// of a long word, no typo).
-fn word_terms(w: &QueryWord, g: Group) -> Option<Vec<Term>> {
-    let mut out = Vec::new();
-    for t in &w.texts {
-        match word_grams(t).as_slice() {
-            [(_, only)] => out.push(Term::from_field_text(g.grams, only)),
-            _ => return None,
-        }
-    }
-    if let Some(p) = &w.pinyin {
-        if w.typo {
-            return None;
-        }
-        out.push(Term::from_field_text(g.pinyin, p));
-    }
-    Some(out)
-}
-
 /// Every word found in the "any" group, a clause each.
 fn every_word(f: &Fields, q: &EngineQuery) -> Vec<Clause> {
     q.text
         .words
         .iter()
-        .map(|w| Clause {
-            query: any(word_in(w, f.any)),
-            terms: word_terms(w, f.any).unwrap_or_default(),
+        .map(|w| {
+            let forms = forms(w, f.any);
+            let terms: Option<Vec<Term>> = forms
+                .iter()
+                .map(|form| match form {
+                    Form::Term(t) => Some(t.clone()),
+                    Form::Phrase(_) | Form::Fuzzy(_) => None,
+                })
+                .collect();
+            Clause {
+                query: any(forms.into_iter().map(Form::query).collect()),
+                terms: terms.unwrap_or_default(),
+            }
         })
         .collect()
 }
@@ -128,7 +138,7 @@ fn every_word(f: &Fields, q: &EngineQuery) -> Vec<Clause> {
 /// rather than intersecting their long posting lists (a grade or a
 /// province matches a quarter or a thirtieth of the catalog: seeking those
 /// lists costs more than reading a column for the few text matches).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ColumnFilter {
     pub grade: Option<u64>,
     pub mode: Option<u64>,
@@ -141,12 +151,7 @@ pub struct ColumnFilter {
 
 impl ColumnFilter {
     pub fn is_empty(&self) -> bool {
-        self.grade.is_none()
-            && self.mode.is_none()
-            && self.cert.is_none()
-            && self.province.is_none()
-            && self.min_price.is_none()
-            && self.max_price.is_none()
+        *self == Self::default()
     }
 }
 
@@ -231,7 +236,7 @@ pub fn plan(f: &Fields, q: &EngineQuery, tiers: bool) -> Plan {
         if !tiers {
             return Vec::new();
         }
-        q.text.words.iter().map(|w| any(word_in(w, g))).collect()
+        q.text.words.iter().map(|w| word_in(w, g)).collect()
     };
     let (filters, columns) = filters(f, q);
     let mut clauses = every_word(f, q);
