@@ -19,8 +19,15 @@ command -v wrk >/dev/null || {
   else sudo apt-get install -y -qq wrk >/dev/null; fi
 }
 
-echo "[bench] cargo build --release"
-cargo build --release --quiet --bin coopmart
+# BENCH_BIN: another build of the server (e.g. an earlier commit built in a
+# worktree) for an A/B pair in one session; default: this tree's release build
+if [ -n "${BENCH_BIN:-}" ]; then
+  echo "[bench] server: $BENCH_BIN"
+else
+  echo "[bench] cargo build --release"
+  cargo build --release --quiet --bin coopmart
+fi
+SERVER_BIN=${BENCH_BIN:-./target/release/coopmart}
 
 # A database of its own so benchmark data never mixes with dev data.
 export BENCH_DB=coopmart_bench
@@ -42,7 +49,7 @@ rm -rf "$MAIL_FILE_DIR"; mkdir -p "$MAIL_FILE_DIR"
 # the statistics scenario seals its history at once (sealing is a sweep)
 export SALES_SEAL_INTERVAL_MS=1000
 
-./target/release/coopmart serve > .dev/bench-server.log 2>&1 &
+"$SERVER_BIN" serve > .dev/bench-server.log 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -fs "$BASE/healthz" >/dev/null && break; sleep 0.1; done
@@ -83,7 +90,7 @@ wait_indexed() {
 }
 
 echo "[bench] seeding 10,000 listings"
-./target/release/coopmart seed-bench 10000 >/dev/null
+"$SERVER_BIN" seed-bench 10000 >/dev/null
 psql_bench -c "ANALYZE listings"
 echo "[bench] listings: $(psql_bench -c "SELECT count(*) FROM listings")"
 wait_indexed

@@ -10,7 +10,7 @@ run_wrk hot_list_cached "$BASE/api/v1/listings/hot?region_code=22"
 # the same binary with the cache off, on a second port
 UNCACHED_PORT=$((PORT + 1))
 BIND_ADDR="127.0.0.1:$UNCACHED_PORT" LISTING_CACHE=false MIGRATE_ON_START=false \
-  ./target/release/coopmart serve > .dev/bench-server-uncached.log 2>&1 &
+  "$SERVER_BIN" serve > .dev/bench-server-uncached.log 2>&1 &
 UNCACHED=$!
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$UNCACHED_PORT/healthz" >/dev/null && break; sleep 0.1; done
 # in service only once /readyz says so (its search index built), as behind
@@ -22,7 +22,7 @@ kill "$UNCACHED"; wait "$UNCACHED" 2>/dev/null || true
 run_wrk search_10k "$BASE/" -s bench/search.lua
 
 echo "[bench] seeding up to 100,000 listings"
-./target/release/coopmart seed-bench 100000 >/dev/null
+"$SERVER_BIN" seed-bench 100000 >/dev/null
 psql_bench -c "ANALYZE listings"
 echo "[bench] listings: $(psql_bench -c "SELECT count(*) FROM listings")"
 wait_indexed

@@ -47,7 +47,7 @@ echo "[bench] written in $(( $(date +%s) - gen_start )) s; active listings: $(ps
 # a fresh instance builds its index from Postgres before it is ready
 kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
 build_start=$(date +%s.%N)
-./target/release/coopmart serve > .dev/bench-server.log 2>&1 &
+"$SERVER_BIN" serve > .dev/bench-server.log 2>&1 &
 SERVER=$!
 for _ in $(seq 1 3000); do
   curl -fs "$BASE/readyz" >/dev/null 2>&1 && break

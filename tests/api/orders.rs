@@ -593,13 +593,193 @@ async fn payment_notifications_are_verified_and_idempotent() {
         "pending_payment"
     );
 
+    // correctly signed but for another amount: refused, nothing changes
+    let short = serde_json::to_vec(
+        &json!({"payment_id": p["id"], "status": "succeeded", "amount_fen": o["total_fen"].as_i64().unwrap() - 1}),
+    )
+    .unwrap();
+    notify(&app, &now.to_string(), &gw.sign(now, &short), &short)
+        .await
+        .assert_problem(400, "amount_mismatch");
+    // an unknown payment
+    let unknown = serde_json::to_vec(
+        &json!({"payment_id": uuid::Uuid::now_v7(), "status": "succeeded", "amount_fen": o["total_fen"]}),
+    )
+    .unwrap();
+    notify(&app, &now.to_string(), &gw.sign(now, &unknown), &unknown)
+        .await
+        .assert_problem(404, "not_found");
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM payments WHERE status <> 'pending'"),
+        0
+    );
+    assert_eq!(app.count("SELECT count(*) AS n FROM journal_entries"), 0);
+
     // valid, then replayed: applied once
     let r = notify(&app, &now.to_string(), &sig, &body).await;
     assert_eq!(r.json()["result"], "paid");
     let r = notify(&app, &now.to_string(), &sig, &body).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["result"], "already_processed");
+    // a late "failed" for the same payment changes nothing either
+    let failed = serde_json::to_vec(
+        &json!({"payment_id": p["id"], "status": "failed", "amount_fen": o["total_fen"]}),
+    )
+    .unwrap();
+    let r = notify(&app, &now.to_string(), &gw.sign(now, &failed), &failed).await;
+    assert_eq!(r.json()["result"], "already_processed");
+    let got = app
+        .get_auth(
+            &format!("/api/v1/orders/{}", o["id"].as_str().unwrap()),
+            &buyer,
+        )
+        .await
+        .json();
+    assert_eq!(got["status"], "paid");
+    assert_eq!(got["seller_orders"][0]["status"], "paid");
+    // the history: the order's step first, then its seller order's, once each
+    let history: Vec<(Option<String>, String)> = got["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["to_status"] == "paid")
+        .map(|h| {
+            (
+                h["seller_order_id"].as_str().map(str::to_owned),
+                h["from_status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(history.len(), 2, "{got}");
+    assert_eq!(history[0], (None, "pending_payment".to_owned()));
+    assert_eq!(
+        history[1].0.as_deref(),
+        got["seller_orders"][0]["id"].as_str()
+    );
     assert_eq!(app.count("SELECT count(*) AS n FROM order_events WHERE to_status = 'paid' AND seller_order_id IS NULL"), 1);
+    // the money is posted once: one balanced entry of the order's total
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM journal_entries WHERE source_kind = 'payment'"),
+        1
+    );
+    assert_eq!(
+        app.count("SELECT coalesce(sum(balance_fen), 0)::int8 AS n FROM ledger_accounts WHERE type = 'provider_clearing'"),
+        o["total_fen"].as_i64().unwrap()
+    );
+
+    // a second order whose payment fails: the order stays payable
+    let o2 = app
+        .place_order(
+            &buyer,
+            "n-2",
+            &json!({"items": order_lines(&[(listing["id"].as_str().unwrap(), 1)]), "delivery": home()}),
+        )
+        .await
+        .json();
+    let p2 = app
+        .post_auth(
+            &format!("/api/v1/orders/{}/payments", o2["id"].as_str().unwrap()),
+            &buyer,
+            &json!({}),
+        )
+        .await
+        .json();
+    let failed = serde_json::to_vec(
+        &json!({"payment_id": p2["id"], "status": "failed", "amount_fen": o2["total_fen"]}),
+    )
+    .unwrap();
+    let r = notify(&app, &now.to_string(), &gw.sign(now, &failed), &failed).await;
+    assert_eq!(r.json()["result"], "failed");
+    let r = notify(&app, &now.to_string(), &gw.sign(now, &failed), &failed).await;
+    assert_eq!(r.json()["result"], "already_processed");
+    assert_eq!(
+        app.get_auth(
+            &format!("/api/v1/orders/{}", o2["id"].as_str().unwrap()),
+            &buyer
+        )
+        .await
+        .json()["status"],
+        "pending_payment"
+    );
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM journal_entries WHERE source_kind = 'payment'"),
+        1
+    );
+}
+
+/// A provider that repeats itself at once (and sends a contradicting
+/// "failed" among the repeats) gets the payment applied exactly once.
+#[tokio::test]
+async fn concurrent_notifications_of_one_payment_apply_it_once() {
+    let app = spawn_app().await;
+    let s = shop(&app, "rush-seller@example.com").await;
+    let listing = app.listing(&s.seller, &s.org, json!({})).await;
+    let buyer = app.user_token("rush@example.com").await;
+    let o = app
+        .place_order(
+            &buyer,
+            "rush-1",
+            &json!({"items": order_lines(&[(listing["id"].as_str().unwrap(), 2)]), "delivery": home()}),
+        )
+        .await
+        .json();
+    let p = app
+        .post_auth(
+            &format!("/api/v1/orders/{}/payments", o["id"].as_str().unwrap()),
+            &buyer,
+            &json!({}),
+        )
+        .await
+        .json();
+    let gw = SandboxGateway::new(secrecy::SecretString::from(SANDBOX_SECRET.to_owned()));
+    let now = chrono::Utc::now().timestamp();
+    let signed = |status: &str| {
+        let body = serde_json::to_vec(
+            &json!({"payment_id": p["id"], "status": status, "amount_fen": o["total_fen"]}),
+        )
+        .unwrap();
+        (gw.sign(now, &body), body)
+    };
+    let notes: Vec<(String, Vec<u8>)> = (0..16)
+        .map(|n| signed(if n % 4 == 3 { "failed" } else { "succeeded" }))
+        .collect();
+    let results: Vec<String> = futures_util::future::join_all(notes.iter().map(|(sig, body)| {
+        let app = &app;
+        async move {
+            let r = notify(app, &now.to_string(), sig, body).await;
+            assert_eq!(r.status, 200, "{}", r.text);
+            r.json()["result"].as_str().unwrap().to_owned()
+        }
+    }))
+    .await;
+    let applied: Vec<&String> = results
+        .iter()
+        .filter(|r| *r != "already_processed")
+        .collect();
+    assert_eq!(applied.len(), 1, "{results:?}");
+    let status = app
+        .get_auth(
+            &format!("/api/v1/orders/{}", o["id"].as_str().unwrap()),
+            &buyer,
+        )
+        .await
+        .json()["status"]
+        .clone();
+    let entries =
+        app.count("SELECT count(*) AS n FROM journal_entries WHERE source_kind = 'payment'");
+    let paid_events = app.count("SELECT count(*) AS n FROM order_events WHERE to_status = 'paid'");
+    if applied[0] == "paid" {
+        assert_eq!(status, "paid");
+        assert_eq!((entries, paid_events), (1, 2));
+        assert_eq!(
+            app.count("SELECT count(*) AS n FROM outbox_events WHERE type = 'order.paid'"),
+            1
+        );
+    } else {
+        assert_eq!(applied[0], "failed");
+        assert_eq!(status, "pending_payment");
+        assert_eq!((entries, paid_events), (0, 0));
+    }
 }
 
 #[tokio::test]

@@ -230,6 +230,36 @@ fn event(
         .execute(conn)
 }
 
+/// One history row per seller order (`None`: the order itself), all the
+/// same transition, in one statement; ids in the given order.
+fn events(
+    conn: &mut PgConnection,
+    order: Uuid,
+    seller_orders: &[Option<Uuid>],
+    from: &str,
+    to: &str,
+    actor: &str,
+    at: DateTime<Utc>,
+) -> QueryResult<usize> {
+    let rows: Vec<_> = seller_orders
+        .iter()
+        .map(|so| {
+            (
+                order_events::id.eq(Uuid::now_v7()),
+                order_events::order_id.eq(order),
+                order_events::seller_order_id.eq(*so),
+                order_events::from_status.eq(Some(from)),
+                order_events::to_status.eq(to),
+                order_events::actor.eq(actor),
+                order_events::occurred_at.eq(at),
+            )
+        })
+        .collect();
+    diesel::insert_into(order_events::table)
+        .values(&rows)
+        .execute(conn)
+}
+
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = orders)]
 struct OrderRow {

@@ -2,6 +2,12 @@
 
 use super::*;
 
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: Uuid,
+}
+
 impl PaymentStore for PgOrderRepository {
     fn create_payment(
         &self,
@@ -81,52 +87,53 @@ impl PaymentStore for PgOrderRepository {
     ) -> Result<PaymentApplied, Unknown> {
         let mut conn = get_conn(&self.pool)?;
         Ok(conn.transaction::<_, DieselError, _>(|conn| {
-            let row: Option<(Uuid, i64, String, String, DateTime<Utc>)> = payments::table
-                .find(id.0)
-                .select((
-                    payments::order_id,
-                    payments::amount_fen,
-                    payments::provider,
-                    payments::status,
-                    payments::created_at,
-                ))
+            // Lock order first, then payment: the same order as elsewhere.
+            let order: Option<(Uuid, String, DateTime<Utc>)> = orders::table
+                .filter(
+                    orders::id.nullable().eq(payments::table
+                        .find(id.0)
+                        .select(payments::order_id)
+                        .single_value()),
+                )
+                .select((orders::id, orders::status, orders::expires_at))
+                .for_update()
                 .first(conn)
                 .optional()?;
-            let Some((order_id, expected, provider, _, created_at)) = row else {
+            let Some((order_id, order_status, expires_at)) = order else {
                 return Ok(PaymentApplied::NotFound);
             };
-            // Lock order first, then payment: the same order as elsewhere.
-            let (order_status, expires_at): (String, DateTime<Utc>) = orders::table
-                .find(order_id)
-                .select((orders::status, orders::expires_at))
-                .for_update()
-                .first(conn)?;
-            let status: String = payments::table
-                .find(id.0)
-                .select(payments::status)
-                .for_update()
-                .first(conn)?;
-            if expected != amount {
-                return Ok(PaymentApplied::AmountMismatch);
-            }
-            if status != "pending" {
-                return Ok(PaymentApplied::AlreadyProcessed);
-            }
+            // the usual case in one statement: a pending payment of the
+            // notified amount takes its outcome
+            let outcome = if succeeded { "succeeded" } else { "failed" };
+            let taken: Option<(i64, String, DateTime<Utc>)> = diesel::update(
+                payments::table
+                    .find(id.0)
+                    .filter(payments::status.eq("pending"))
+                    .filter(payments::amount_fen.eq(amount)),
+            )
+            .set(payments::status.eq(outcome))
+            .returning((
+                payments::amount_fen,
+                payments::provider,
+                payments::created_at,
+            ))
+            .get_result(conn)
+            .optional()?;
+            let Some((expected, provider, created_at)) = taken else {
+                // not taken: a repeat, or another amount (checked first)
+                let expected: i64 = payments::table
+                    .find(id.0)
+                    .select(payments::amount_fen)
+                    .first(conn)?;
+                return Ok(if expected != amount {
+                    PaymentApplied::AmountMismatch
+                } else {
+                    PaymentApplied::AlreadyProcessed
+                });
+            };
             if !succeeded {
-                diesel::update(payments::table.find(id.0))
-                    .set(payments::status.eq("failed"))
-                    .execute(conn)?;
                 return Ok(PaymentApplied::Failed);
             }
-            diesel::update(payments::table.find(id.0))
-                .set(payments::status.eq("succeeded"))
-                .execute(conn)?;
-            // The money arrived, whatever happens to the order now.
-            crate::ledger::post_entry(
-                conn,
-                &domain::ledger::payment_captured(id.0, Fen(expected)),
-                now,
-            )?;
             let payment = Payment {
                 id,
                 order_id: OrderId(order_id),
@@ -140,40 +147,42 @@ impl PaymentStore for PgOrderRepository {
                 close_pending(conn, order_id, OrderStatus::Expired, "system:expiry", now)?;
                 order_status = OrderStatus::Expired;
             }
-            if order_status != OrderStatus::PendingPayment {
-                return Ok(PaymentApplied::RefundDue(payment));
-            }
-            diesel::update(orders::table.find(order_id))
-                .set(orders::status.eq("paid"))
-                .execute(conn)?;
-            event(
-                conn,
-                order_id,
-                None,
-                Some("pending_payment"),
-                "paid",
-                "provider",
-                now,
-            )?;
-            let sos: Vec<Uuid> = seller_orders::table
-                .filter(seller_orders::order_id.eq(order_id))
-                .select(seller_orders::id)
-                .load(conn)?;
-            for so in sos {
-                diesel::update(seller_orders::table.find(so))
-                    .set(seller_orders::status.eq("paid"))
-                    .execute(conn)?;
-                event(
+            let applied = if order_status == OrderStatus::PendingPayment {
+                // the order and its seller orders in one statement
+                let sos: Vec<Uuid> = diesel::sql_query(
+                    "WITH paid AS (UPDATE orders SET status = 'paid' WHERE id = $1) \
+                     UPDATE seller_orders SET status = 'paid' WHERE order_id = $1 RETURNING id",
+                )
+                .bind::<diesel::sql_types::Uuid, _>(order_id)
+                .load::<IdRow>(conn)?
+                .into_iter()
+                .map(|r| r.id)
+                .collect();
+                // the order's event first: the history is read in id order
+                let history: Vec<Option<Uuid>> = std::iter::once(None)
+                    .chain(sos.into_iter().map(Some))
+                    .collect();
+                events(
                     conn,
                     order_id,
-                    Some(so),
-                    Some("pending_payment"),
+                    &history,
+                    "pending_payment",
                     "paid",
                     "provider",
                     now,
                 )?;
-            }
-            Ok(PaymentApplied::Paid)
+                PaymentApplied::Paid
+            } else {
+                PaymentApplied::RefundDue(payment)
+            };
+            // The money arrived, whatever happens to the order. Posted last:
+            // the shard's balance rows stay locked only until the commit.
+            crate::ledger::post_entry(
+                conn,
+                &domain::ledger::payment_captured(id.0, Fen(expected)),
+                now,
+            )?;
+            Ok(applied)
         })?)
     }
 

@@ -214,12 +214,17 @@ impl PgSearchSource {
         let mut conn = get_conn(&self.pool)?;
         let rows: Vec<Row> = listings::table
             .select(Row::as_select())
+            // a row comparison: one range scan of the (stamp, id) index,
+            // where `stamp > $1 OR (stamp = $1 AND id > $2)` read every
+            // listing of the cursor's stamp again on each poll
             .filter(
-                listings::search_changed_at
-                    .gt(stamp)
-                    .or(listings::search_changed_at
-                        .eq(stamp)
-                        .and(listings::id.gt(id))),
+                diesel::dsl::sql::<diesel::sql_types::Bool>(
+                    "(listings.search_changed_at, listings.id) > (",
+                )
+                .bind::<diesel::sql_types::Timestamptz, _>(stamp)
+                .sql(", ")
+                .bind::<diesel::sql_types::Uuid, _>(id)
+                .sql(")"),
             )
             .order((listings::search_changed_at, listings::id))
             .limit(limit)

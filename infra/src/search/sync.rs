@@ -4,7 +4,10 @@
 //!
 //! A stamp is the time its transaction started, so a transaction that
 //! commits late can carry a stamp older than one already seen: every poll
-//! re-reads the last `margin` of stamps and skips what it has applied.
+//! reads from a floor `margin` behind the database's clock at the previous
+//! poll and skips what it has applied. (The floor follows the clock, not the
+//! newest stamp seen: after an import and no change since, a floor behind
+//! the newest stamp had every poll read the whole import again.)
 
 use std::collections::HashMap;
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -60,8 +63,10 @@ impl SearchSync {
 }
 
 struct Follower {
-    /// Highest stamp applied.
-    high: DateTime<Utc>,
+    /// Every change stamped before this is applied: a transaction is
+    /// assumed to commit within `margin` of its stamp, so what is stamped
+    /// `margin` before a poll's clock had committed when that poll read.
+    floor: DateTime<Utc>,
     /// Listings applied within the margin, with their stamps.
     recent: HashMap<ListingId, DateTime<Utc>>,
     margin: chrono::Duration,
@@ -77,9 +82,9 @@ fn run(
         chrono::Duration::from_std(settings.margin).unwrap_or(chrono::Duration::seconds(3));
     let mut follower = loop {
         match build(index, source, settings.build_threads) {
-            Ok(high) => {
+            Ok(since) => {
                 break Follower {
-                    high,
+                    floor: since - margin,
                     recent: HashMap::new(),
                     margin,
                 }
@@ -178,8 +183,9 @@ fn poll(
     writer: &mut tantivy::IndexWriter<tantivy::TantivyDocument>,
     f: &mut Follower,
 ) -> anyhow::Result<usize> {
-    let floor = f.high - f.margin;
-    let (mut stamp, mut id) = (floor, uuid::Uuid::nil());
+    // read before the changes: what committed before it, they all see
+    let clock = source.now()?;
+    let (mut stamp, mut id) = (f.floor, uuid::Uuid::nil());
     let mut applied = 0usize;
     loop {
         let changes = source.changes_after(stamp, id, CHANGES_BATCH)?;
@@ -191,7 +197,6 @@ fn poll(
             }
             index.stage(writer, c.id, c.doc.as_ref())?;
             f.recent.insert(c.id, c.stamp);
-            f.high = f.high.max(c.stamp);
             applied += 1;
         }
         if !full {
@@ -201,7 +206,8 @@ fn poll(
     if applied > 0 {
         index.publish(writer)?;
     }
-    let floor = f.high - f.margin;
+    f.floor = f.floor.max(clock - f.margin);
+    let floor = f.floor;
     f.recent.retain(|_, s| *s >= floor);
     Ok(applied)
 }
