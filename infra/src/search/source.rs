@@ -204,19 +204,17 @@ impl PgSearchSource {
         ))
     }
 
-    /// Listings whose stamp is after `(stamp, id)`, oldest first.
-    pub fn changes_after(
+    /// The stamps of listings after `(stamp, id)`, oldest first: a range
+    /// scan of the `(search_changed_at, id)` index that reads no listing.
+    pub fn stamps_after(
         &self,
         stamp: DateTime<Utc>,
         id: Uuid,
         limit: i64,
-    ) -> Result<Vec<Change>, Unknown> {
+    ) -> Result<Vec<(DateTime<Utc>, ListingId)>, Unknown> {
         let mut conn = get_conn(&self.pool)?;
-        let rows: Vec<Row> = listings::table
-            .select(Row::as_select())
-            // a row comparison: one range scan of the (stamp, id) index,
-            // where `stamp > $1 OR (stamp = $1 AND id > $2)` read every
-            // listing of the cursor's stamp again on each poll
+        let rows: Vec<(DateTime<Utc>, Uuid)> = listings::table
+            .select((listings::search_changed_at, listings::id))
             .filter(
                 diesel::dsl::sql::<diesel::sql_types::Bool>(
                     "(listings.search_changed_at, listings.id) > (",
@@ -228,6 +226,21 @@ impl PgSearchSource {
             )
             .order((listings::search_changed_at, listings::id))
             .limit(limit)
+            .load(&mut conn)?;
+        Ok(rows.into_iter().map(|(s, id)| (s, ListingId(id))).collect())
+    }
+
+    /// These listings as search should now show them, each with its
+    /// current stamp (a listing that is gone is left out).
+    pub fn changes_of(&self, ids: &[ListingId]) -> Result<Vec<Change>, Unknown> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = get_conn(&self.pool)?;
+        let ids: Vec<Uuid> = ids.iter().map(|i| i.0).collect();
+        let rows: Vec<Row> = listings::table
+            .select(Row::as_select())
+            .filter(listings::id.eq_any(&ids))
             .load(&mut conn)?;
         let tree = self.tree()?;
         Ok(rows

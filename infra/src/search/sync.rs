@@ -4,10 +4,10 @@
 //!
 //! A stamp is the time its transaction started, so a transaction that
 //! commits late can carry a stamp older than one already seen: every poll
-//! reads from a floor `margin` behind the database's clock at the previous
-//! poll and skips what it has applied. (The floor follows the clock, not the
-//! newest stamp seen: after an import and no change since, a floor behind
-//! the newest stamp had every poll read the whole import again.)
+//! re-reads the last `margin` of stamps and skips what it has applied. It
+//! reads stamps from an index first and listings only for what is new, so
+//! seeing an import again (one stamp for all its rows, re-read until a later
+//! change moves the floor past it) costs an index range scan, not the rows.
 
 use std::collections::HashMap;
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -63,10 +63,8 @@ impl SearchSync {
 }
 
 struct Follower {
-    /// Every change stamped before this is applied: a transaction is
-    /// assumed to commit within `margin` of its stamp, so what is stamped
-    /// `margin` before a poll's clock had committed when that poll read.
-    floor: DateTime<Utc>,
+    /// Highest stamp applied.
+    high: DateTime<Utc>,
     /// Listings applied within the margin, with their stamps.
     recent: HashMap<ListingId, DateTime<Utc>>,
     margin: chrono::Duration,
@@ -82,9 +80,9 @@ fn run(
         chrono::Duration::from_std(settings.margin).unwrap_or(chrono::Duration::seconds(3));
     let mut follower = loop {
         match build(index, source, settings.build_threads) {
-            Ok(since) => {
+            Ok(high) => {
                 break Follower {
-                    floor: since - margin,
+                    high,
                     recent: HashMap::new(),
                     margin,
                 }
@@ -183,20 +181,30 @@ fn poll(
     writer: &mut tantivy::IndexWriter<tantivy::TantivyDocument>,
     f: &mut Follower,
 ) -> anyhow::Result<usize> {
-    // read before the changes: what committed before it, they all see
-    let clock = source.now()?;
-    let (mut stamp, mut id) = (f.floor, uuid::Uuid::nil());
+    let floor = f.high - f.margin;
+    let (mut stamp, mut id) = (floor, uuid::Uuid::nil());
     let mut applied = 0usize;
     loop {
-        let changes = source.changes_after(stamp, id, CHANGES_BATCH)?;
-        let full = changes.len() as i64 == CHANGES_BATCH;
-        for c in changes {
-            (stamp, id) = (c.stamp, c.id.0);
+        // the stamps first (index only), then the rows of what is new: the
+        // margin's listings are seen again by every poll, and after an
+        // import that is the whole import
+        let stamps = source.stamps_after(stamp, id, CHANGES_BATCH)?;
+        let full = stamps.len() as i64 == CHANGES_BATCH;
+        if let Some(&(s, i)) = stamps.last() {
+            (stamp, id) = (s, i.0);
+        }
+        let new: Vec<ListingId> = stamps
+            .into_iter()
+            .filter(|(s, i)| f.recent.get(i) != Some(s))
+            .map(|(_, i)| i)
+            .collect();
+        for c in source.changes_of(&new)? {
             if f.recent.get(&c.id) == Some(&c.stamp) {
                 continue;
             }
             index.stage(writer, c.id, c.doc.as_ref())?;
             f.recent.insert(c.id, c.stamp);
+            f.high = f.high.max(c.stamp);
             applied += 1;
         }
         if !full {
@@ -206,8 +214,7 @@ fn poll(
     if applied > 0 {
         index.publish(writer)?;
     }
-    f.floor = f.floor.max(clock - f.margin);
-    let floor = f.floor;
+    let floor = f.high - f.margin;
     f.recent.retain(|_, s| *s >= floor);
     Ok(applied)
 }
