@@ -536,27 +536,41 @@ async fn notify(app: &TestApp, ts: &str, sig: &str, body: &[u8]) -> coopmart_tes
     .await
 }
 
+/// An order of `qty` units of `listing` with its payment started: (order,
+/// payment).
+async fn unpaid_order(
+    app: &TestApp,
+    buyer: &str,
+    key: &str,
+    listing: &Value,
+    qty: i32,
+) -> (Value, Value) {
+    let o = app
+        .place_order(
+            buyer,
+            key,
+            &json!({"items": order_lines(&[(listing["id"].as_str().unwrap(), qty)]), "delivery": home()}),
+        )
+        .await
+        .json();
+    let p = app
+        .post_auth(
+            &format!("/api/v1/orders/{}/payments", o["id"].as_str().unwrap()),
+            buyer,
+            &json!({}),
+        )
+        .await
+        .json();
+    (o, p)
+}
+
 #[tokio::test]
 async fn payment_notifications_are_verified_and_idempotent() {
     let app = spawn_app().await;
     let s = shop(&app, "notify-seller@example.com").await;
     let listing = app.listing(&s.seller, &s.org, json!({})).await;
     let buyer = app.user_token("notify@example.com").await;
-    let r = app.place_order(
-        &buyer,
-        "n-1",
-        &json!({"items": order_lines(&[(listing["id"].as_str().unwrap(), 1)]), "delivery": home()}),
-    )
-    .await;
-    let o = r.json();
-    let p = app
-        .post_auth(
-            &format!("/api/v1/orders/{}/payments", o["id"].as_str().unwrap()),
-            &buyer,
-            &json!({}),
-        )
-        .await
-        .json();
+    let (o, p) = unpaid_order(&app, &buyer, "n-1", &listing, 1).await;
     let gw = SandboxGateway::new(secrecy::SecretString::from(SANDBOX_SECRET.to_owned()));
     let now = chrono::Utc::now().timestamp();
     let body = serde_json::to_vec(
@@ -668,22 +682,7 @@ async fn payment_notifications_are_verified_and_idempotent() {
     );
 
     // a second order whose payment fails: the order stays payable
-    let o2 = app
-        .place_order(
-            &buyer,
-            "n-2",
-            &json!({"items": order_lines(&[(listing["id"].as_str().unwrap(), 1)]), "delivery": home()}),
-        )
-        .await
-        .json();
-    let p2 = app
-        .post_auth(
-            &format!("/api/v1/orders/{}/payments", o2["id"].as_str().unwrap()),
-            &buyer,
-            &json!({}),
-        )
-        .await
-        .json();
+    let (o2, p2) = unpaid_order(&app, &buyer, "n-2", &listing, 1).await;
     let failed = serde_json::to_vec(
         &json!({"payment_id": p2["id"], "status": "failed", "amount_fen": o2["total_fen"]}),
     )
@@ -715,22 +714,7 @@ async fn concurrent_notifications_of_one_payment_apply_it_once() {
     let s = shop(&app, "rush-seller@example.com").await;
     let listing = app.listing(&s.seller, &s.org, json!({})).await;
     let buyer = app.user_token("rush@example.com").await;
-    let o = app
-        .place_order(
-            &buyer,
-            "rush-1",
-            &json!({"items": order_lines(&[(listing["id"].as_str().unwrap(), 2)]), "delivery": home()}),
-        )
-        .await
-        .json();
-    let p = app
-        .post_auth(
-            &format!("/api/v1/orders/{}/payments", o["id"].as_str().unwrap()),
-            &buyer,
-            &json!({}),
-        )
-        .await
-        .json();
+    let (o, p) = unpaid_order(&app, &buyer, "rush-1", &listing, 2).await;
     let gw = SandboxGateway::new(secrecy::SecretString::from(SANDBOX_SECRET.to_owned()));
     let now = chrono::Utc::now().timestamp();
     let signed = |status: &str| {

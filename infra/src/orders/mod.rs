@@ -217,17 +217,7 @@ fn event(
     actor: &str,
     at: DateTime<Utc>,
 ) -> QueryResult<usize> {
-    diesel::insert_into(order_events::table)
-        .values((
-            order_events::id.eq(Uuid::now_v7()),
-            order_events::order_id.eq(order),
-            order_events::seller_order_id.eq(seller_order),
-            order_events::from_status.eq(from),
-            order_events::to_status.eq(to),
-            order_events::actor.eq(actor),
-            order_events::occurred_at.eq(at),
-        ))
-        .execute(conn)
+    events(conn, order, &[seller_order], from, to, actor, at)
 }
 
 /// One history row per seller order (`None`: the order itself), all the
@@ -236,7 +226,7 @@ fn events(
     conn: &mut PgConnection,
     order: Uuid,
     seller_orders: &[Option<Uuid>],
-    from: &str,
+    from: Option<&str>,
     to: &str,
     actor: &str,
     at: DateTime<Utc>,
@@ -248,7 +238,7 @@ fn events(
                 order_events::id.eq(Uuid::now_v7()),
                 order_events::order_id.eq(order),
                 order_events::seller_order_id.eq(*so),
-                order_events::from_status.eq(Some(from)),
+                order_events::from_status.eq(from),
                 order_events::to_status.eq(to),
                 order_events::actor.eq(actor),
                 order_events::occurred_at.eq(at),

@@ -166,7 +166,7 @@ impl PaymentStore for PgOrderRepository {
                     conn,
                     order_id,
                     &history,
-                    "pending_payment",
+                    Some("pending_payment"),
                     "paid",
                     "provider",
                     now,
